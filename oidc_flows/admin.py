@@ -1,0 +1,86 @@
+"""Django admin for servers, applications and keys (the full admin experience lands with issue 5)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from oauth2_provider.generators import generate_client_secret
+
+from .models import Application, AuthorizationServer, Consent, Scope, SigningKey, UserProfile
+
+
+for model in (Application,):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)  # DOT registers its own admin for the swapped model
+
+
+class ScopeInline(admin.TabularInline):
+    model = Scope
+    extra = 0
+    fields = ("name", "description", "consent_required", "is_default", "include_in_metadata", "is_system")
+    readonly_fields = ("is_system",)
+
+
+class SigningKeyInline(admin.TabularInline):
+    model = SigningKey
+    extra = 0
+    fields = ("kid", "alg", "status", "created", "activated_at", "retired_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuthorizationServer)
+class AuthorizationServerAdmin(admin.ModelAdmin):
+    list_display = ("name", "server_id", "issuer", "audience", "is_active")
+    search_fields = ("name", "server_id")
+    inlines = [ScopeInline, SigningKeyInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
+        return ("server_id", "issuer") if obj else ("issuer",)
+
+    def save_model(self, request: HttpRequest, obj: AuthorizationServer, form, change: bool) -> None:
+        from . import keys, servers
+
+        super().save_model(request, obj, form, change)
+        servers.ensure_system_scopes(obj)
+        keys.ensure_signing_key(obj)
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    list_display = ("name", "client_id", "application_type", "grant_types", "is_active")
+    list_filter = ("application_type", "is_active")
+    search_fields = ("name", "client_id")
+    fields = (
+        "name",
+        "application_type",
+        "client_id",
+        "grant_types",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "allowed_origins",
+        "token_endpoint_auth_method",
+        "skip_authorization",
+        "is_active",
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
+        return ("client_id", "application_type") if obj else ()
+
+    def save_model(self, request: HttpRequest, obj: Application, form, change: bool) -> None:
+        secret = None
+        if not change and obj.rule.confidential:
+            secret = obj.client_secret = generate_client_secret()
+        super().save_model(request, obj, form, change)
+        if secret:
+            # Shown once: only its hash is stored.
+            messages.warning(
+                request, f"Client secret of {obj.client_id} (copy it now, it is not shown again): {secret}"
+            )
+
+
+admin.site.register(Consent)
+admin.site.register(UserProfile)

@@ -1,0 +1,93 @@
+"""Standard claims per scope (OIDC Core §5.4) and how we resolve them for a user."""
+from __future__ import annotations
+
+import functools
+from types import MappingProxyType
+from typing import Any, Final
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils.module_loading import import_string
+
+from .settings import flows_settings
+
+
+SCOPE_CLAIMS: Final = MappingProxyType({
+    "openid":  ("sub",),
+    "profile": ("name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
+                "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at"),
+    "email":   ("email", "email_verified"),
+    "address": ("address",),
+    "phone":   ("phone_number", "phone_number_verified"),
+})
+SUPPORTED_CLAIMS: Final = tuple(sorted({c for names in SCOPE_CLAIMS.values() for c in names}))
+
+
+def claims_for(scopes: frozenset[str] | set[str]) -> frozenset[str]:
+    """Names of the standard claims the granted scopes release."""
+    return frozenset(name for scope in set(scopes) & SCOPE_CLAIMS.keys() for name in SCOPE_CLAIMS[scope])
+
+
+class DefaultClaimsAdapter:
+    """Reads standard claims from django.contrib.auth's User and oidc_flows' UserProfile.
+
+    Subclass it and name the subclass in ``OIDC_FLOWS["CLAIMS_ADAPTER"]`` to take claims from
+    elsewhere (another profile model, LDAP...). ``all_claims`` is called once per token or
+    userinfo response and returns every claim it knows; the scopes decide which ones leave.
+
+        class ClaimsAdapter(DefaultClaimsAdapter):
+            def all_claims(self, user):
+                return super().all_claims(user) | {"locale": user.settings.language}
+    """
+
+    def subject(self, user: AbstractBaseUser) -> str:
+        """The ``sub`` claim: stable, never reassigned (OIDC Core §2)."""
+        return str(user.pk)
+
+    def all_claims(self, user: AbstractBaseUser) -> dict[str, Any]:
+        profile = getattr(user, "oidc_profile", None)
+        get = functools.partial(getattr, profile) if profile else (lambda name, default=None: default)
+        address = {
+            "street_address": get("street_address", ""), "locality": get("locality", ""),
+            "region": get("region", ""), "postal_code": get("postal_code", ""), "country": get("country", ""),
+        }
+        birthdate = get("birthdate", None)
+        updated = get("updated", None)
+        claims = {
+            "sub": self.subject(user),
+            "name": user.get_full_name() if hasattr(user, "get_full_name") else "",
+            "given_name": getattr(user, "first_name", ""),
+            "family_name": getattr(user, "last_name", ""),
+            "middle_name": get("middle_name", ""),
+            "nickname": get("nickname", ""),
+            "preferred_username": user.get_username(),
+            "picture": get("picture", ""),
+            "website": get("website", ""),
+            "gender": get("gender", ""),
+            "birthdate": birthdate.isoformat() if birthdate else "",
+            "zoneinfo": get("zoneinfo", ""),
+            "locale": get("locale", ""),
+            "updated_at": int(updated.timestamp()) if updated else None,
+            "email": getattr(user, "email", ""),
+            "email_verified": bool(get("email_verified", False)),
+            "address": {k: v for k, v in address.items() if v} or None,
+            "phone_number": get("phone_number", ""),
+            "phone_number_verified": bool(get("phone_number_verified", False)),
+        }
+        return claims
+
+
+@functools.cache
+def _adapter(path: str) -> DefaultClaimsAdapter:
+    return import_string(path)()
+
+
+def adapter() -> DefaultClaimsAdapter:
+    """The configured claims adapter."""
+    return _adapter(flows_settings().CLAIMS_ADAPTER)
+
+
+def user_claims(user: AbstractBaseUser, scopes: frozenset[str] | set[str]) -> dict[str, Any]:
+    """The claims of ``user`` that ``scopes`` release; empty values are left out (OIDC Core §5.3.2)."""
+    wanted = claims_for(scopes) | {"sub"}
+    every = adapter().all_claims(user)
+    return {name: every[name] for name in sorted(wanted) if every.get(name) not in ("", None)}

@@ -1,0 +1,44 @@
+"""Discovery documents (OIDC Discovery §3, RFC 8414 §2), built from policy.py and the server's rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import claims, policy
+from .models import AuthorizationServer, Scope, SigningKey
+
+
+#: Claims of our own making that appear in ID tokens, besides the user's (OIDC Core §2).
+TOKEN_CLAIMS = ("iss", "aud", "exp", "iat", "jti", "auth_time", "nonce", "amr", "at_hash", "c_hash")
+
+
+def build_metadata(server: AuthorizationServer) -> dict[str, Any]:
+    """The server's metadata: the same document at both well-known addresses."""
+    url = server.endpoint_url
+    return {
+        "issuer": server.issuer,
+        "authorization_endpoint": url("authorize"),
+        "token_endpoint": url("token"),
+        "userinfo_endpoint": url("userinfo"),
+        "jwks_uri": url("keys"),
+        "response_types_supported": sorted(policy.RESPONSE_TYPES),
+        "response_modes_supported": list(policy.RESPONSE_MODES),
+        "grant_types_supported": sorted({*policy.TOKEN_ENDPOINT_GRANTS, policy.Grant.IMPLICIT}),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": sorted(
+            set(SigningKey.objects.filter(server=server).values_list("alg", flat=True))
+        ),
+        "scopes_supported": list(
+            Scope.objects.filter(server=server, include_in_metadata=True)
+            .order_by("name")
+            .values_list("name", flat=True)
+        ),
+        "claims_supported": sorted({*claims.SUPPORTED_CLAIMS, *TOKEN_CLAIMS}),
+        "token_endpoint_auth_methods_supported": list(policy.TOKEN_ENDPOINT_AUTH_METHODS),
+        "code_challenge_methods_supported": list(policy.CODE_CHALLENGE_METHODS),
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+    }

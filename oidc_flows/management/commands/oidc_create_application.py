@@ -1,0 +1,75 @@
+"""Register an application: ``manage.py oidc_create_application web "My app" --redirect-uri https://...``."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from oidc_flows import policy, servers
+from oidc_flows.errors import ProtocolError
+from oidc_flows.models import Application
+from oidc_flows.registration import register_application
+
+
+class Command(BaseCommand):
+    help = "Register an application of a given type and print its credentials (the secret only this once)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("application_type", choices=[t.value for t in policy.AppType])
+        parser.add_argument("name")
+        parser.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
+        parser.add_argument("--post-logout-redirect-uri", action="append", default=[], dest="post_logout_uris")
+        parser.add_argument(
+            "--grant-type",
+            action="append",
+            default=[],
+            dest="grant_types",
+            choices=[g.value for g in policy.Grant],
+            help="Default: the type's defaults.",
+        )
+        parser.add_argument("--client-id", help="Default: generated.")
+        parser.add_argument("--client-secret", help="Default: generated (confidential types only).")
+        parser.add_argument("--auth-method", choices=policy.TOKEN_ENDPOINT_AUTH_METHODS, default="")
+        parser.add_argument("--allowed-origin", action="append", default=[], dest="allowed_origins")
+        parser.add_argument("--skip-consent", action="store_true", help="First-party app: no consent page.")
+        parser.add_argument(
+            "--server",
+            default="default",
+            help="Authorization server whose endpoints to print ('org' for the org server).",
+        )
+        parser.add_argument(
+            "--if-missing", action="store_true", help="With --client-id: succeed quietly if that client already exists."
+        )
+
+    def handle(self, *args, **o) -> None:
+        try:
+            server = servers.resolve(None if o["server"] == "org" else o["server"])
+        except ProtocolError as exc:
+            raise CommandError(f"No active authorization server {o['server']!r}.") from exc
+        if o["if_missing"] and o["client_id"] and Application.objects.filter(client_id=o["client_id"]).exists():
+            self.stdout.write(f"client_id: {o['client_id']} (exists)")
+            return
+        try:
+            app, secret = register_application(
+                o["name"],
+                o["application_type"],
+                redirect_uris=o["redirect_uris"],
+                post_logout_redirect_uris=o["post_logout_uris"],
+                grant_types=o["grant_types"],
+                client_id=o["client_id"],
+                client_secret=o["client_secret"],
+                token_endpoint_auth_method=o["auth_method"],
+                allowed_origins=o["allowed_origins"],
+                skip_consent=o["skip_consent"],
+            )
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+        lines = [f"client_id:     {app.client_id}"]
+        if secret:
+            lines.append(f"client_secret: {secret}   (shown once; only its hash is stored)")
+        lines += [
+            f"grant_types:   {app.grant_types}",
+            f"issuer:        {server.issuer}",
+            f"discovery:     {server.discovery_url}",
+        ]
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,40 @@
+"""Create a custom authorization server: ``manage.py oidc_create_server payments --name Payments``."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from oidc_flows import servers
+from oidc_flows.models import AuthorizationServer
+
+
+class Command(BaseCommand):
+    help = "Create a custom authorization server with its system scopes and a signing key."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("server_id", help="URL id: /oauth2/<server_id>/v1/...")
+        parser.add_argument("--name", help="Display name (default: the id).")
+        parser.add_argument("--description", default="")
+        parser.add_argument("--audience", default="", help="aud of its access tokens (default api://<server_id>).")
+        parser.add_argument("--if-missing", action="store_true", help="Succeed quietly if it already exists.")
+
+    def handle(
+        self, *args, server_id: str, name: str | None, description: str, audience: str, if_missing: bool, **options
+    ) -> None:
+        existing = AuthorizationServer.objects.filter(server_id=server_id).first()
+        if existing and if_missing:
+            server = existing
+        elif existing:
+            raise CommandError(f"Authorization server {server_id!r} already exists.")
+        else:
+            try:
+                server = servers.create_server(
+                    server_id, name=name or server_id, description=description, audience=audience
+                )
+            except ValidationError as exc:
+                raise CommandError("; ".join(exc.messages)) from exc
+        self.stdout.write(
+            f"server_id: {server.server_id}\nissuer:    {server.issuer}\n"
+            f"discovery: {server.discovery_url}\naudience:  {server.audience}"
+        )

@@ -1,0 +1,23 @@
+"""The models of oidc_flows; see each module."""
+
+from .clients import Application
+from .keys import KeyAlg, KeyStatus, SigningKey
+from .servers import AuthorizationServer, Scope
+from .tokens import AccessToken, Grant, IDToken, RefreshToken
+from .users import Consent, UserProfile
+
+
+__all__ = [
+    "AccessToken",
+    "Application",
+    "AuthorizationServer",
+    "Consent",
+    "Grant",
+    "IDToken",
+    "KeyAlg",
+    "KeyStatus",
+    "RefreshToken",
+    "Scope",
+    "SigningKey",
+    "UserProfile",
+]

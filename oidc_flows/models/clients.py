@@ -1,0 +1,109 @@
+"""Applications (OAuth clients): DOT's swapped model, typed by application_type (policy.APP_TYPES)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from oauth2_provider.models import AbstractApplication
+
+from .. import policy, redirects
+
+
+APP_TYPE_CHOICES = [(t.value, rule.label) for t, rule in policy.APP_TYPES.items()]
+AUTH_METHOD_CHOICES = [(m, m) for m in policy.TOKEN_ENDPOINT_AUTH_METHODS]
+
+
+class Application(AbstractApplication):
+    application_type = models.CharField(
+        _("application type"),
+        max_length=16,
+        choices=APP_TYPE_CHOICES,
+        help_text=_("Decides which flows the application may use and whether it keeps a secret."),
+    )
+    grant_types = models.CharField(
+        _("grant types"),
+        max_length=255,
+        blank=True,
+        help_text=_("Space-separated grant types this application may use; empty means its type's defaults."),
+    )
+    token_endpoint_auth_method = models.CharField(
+        _("token endpoint authentication"),
+        max_length=32,
+        choices=AUTH_METHOD_CHOICES,
+        blank=True,
+        help_text=_("How the application proves who it is at /token; public clients use 'none'."),
+    )
+    is_active = models.BooleanField(_("active"), default=True, help_text=_("Inactive applications get no tokens."))
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+
+    @property
+    def rule(self) -> policy.AppTypeRule:
+        return policy.APP_TYPES[policy.AppType(self.application_type)]
+
+    @property
+    def grant_type_set(self) -> frozenset[str]:
+        return frozenset(self.grant_types.split()) or frozenset(self.rule.default_grants)
+
+    def allows_grant(self, grant: str) -> bool:
+        """Return whether this application may use ``grant``: its type allows it and it holds it."""
+        return policy.may_use(self.application_type, grant) and grant in self.grant_type_set
+
+    def save(self, *args, **kwargs) -> None:
+        rule = self.rule
+        self.client_type = self.CLIENT_CONFIDENTIAL if rule.confidential else self.CLIENT_PUBLIC
+        if not self.grant_types:
+            self.grant_types = " ".join(sorted(rule.default_grants))
+        if not self.token_endpoint_auth_method:
+            self.token_endpoint_auth_method = "client_secret_basic" if rule.confidential else "none"
+        # DOT's single-grant column: kept coherent for DOT's own admin and helpers only.
+        code = policy.Grant.AUTHORIZATION_CODE in self.grant_type_set
+        self.authorization_grant_type = self.GRANT_AUTHORIZATION_CODE if code else self.GRANT_CLIENT_CREDENTIALS
+        if not rule.confidential:
+            self.client_secret = ""
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if self.application_type not in policy.APP_TYPES:
+            raise ValidationError({"application_type": _("Choose an application type.")})
+        rule = self.rule
+        unknown = self.grant_type_set - set(policy.Grant)
+        refused = (self.grant_type_set & set(policy.Grant)) - rule.grants
+        if unknown:
+            errors.setdefault("grant_types", []).append(_("Unknown grant types: %s.") % ", ".join(sorted(unknown)))
+        if refused:
+            errors.setdefault("grant_types", []).append(
+                _("A %(type)s cannot use %(grants)s.")
+                % {"type": rule.label.lower(), "grants": ", ".join(sorted(refused))}
+            )
+        uris = self.redirect_uris.split()
+        if not rule.redirects and uris:
+            errors.setdefault("redirect_uris", []).append(
+                _("This type of application never redirects: leave it empty.")
+            )
+        for uri in uris:
+            kind = redirects.classify(uri)
+            if kind is None or kind not in rule.redirects:
+                allowed = ", ".join(sorted(rule.redirects)) or "none"
+                errors.setdefault("redirect_uris", []).append(
+                    _("%(uri)s is not allowed for this type (allowed: %(allowed)s; no fragments).")
+                    % {"uri": uri, "allowed": allowed}
+                )
+        needs_redirect = self.grant_type_set & {policy.Grant.AUTHORIZATION_CODE, policy.Grant.IMPLICIT}
+        if rule.redirects and needs_redirect and not uris:
+            errors.setdefault("redirect_uris", []).append(_("Register at least one redirect URI."))
+        if errors:
+            raise ValidationError(errors)
+
+    def get_allowed_schemes(self) -> list[str]:
+        schemes = {urisplit.split(":", 1)[0].lower() for urisplit in self.redirect_uris.split()}
+        return sorted(schemes | {"https"})
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        return redirects.matches(uri, self.redirect_uris.split())
+
+    def is_usable(self, request) -> bool:
+        return self.is_active

@@ -1,0 +1,131 @@
+"""Authorization servers (the org server and custom ones) and their scopes."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ..settings import flows_settings
+
+
+#: Ids that would collide with URL segments: /oauth2/v1/... belongs to the org server.
+RESERVED_SERVER_IDS = frozenset({"v1", "org", "well-known"})
+ORG_SERVER_ID = "org"
+server_id_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]{0,62}$", _("Use 1-63 lowercase letters, digits and hyphens, starting with a letter or digit.")
+)
+
+
+class AuthorizationServerQuerySet(models.QuerySet):
+    def active(self) -> AuthorizationServerQuerySet:
+        return self.filter(is_active=True)
+
+    def for_url(self, server_id: str | None) -> AuthorizationServerQuerySet:
+        """The server that a URL names; ``None`` is the org server (/oauth2/v1/...)."""
+        if server_id is None:
+            return self.filter(is_org=True)
+        return self.filter(server_id=server_id, is_org=False)
+
+
+class AuthorizationServer(models.Model):
+    """An issuer of tokens: its own endpoints, keys, scopes and (later) access policies."""
+
+    server_id = models.CharField(
+        _("server id"),
+        max_length=63,
+        unique=True,
+        validators=[server_id_validator],
+        help_text=_("Appears in the URLs: /oauth2/<server id>/v1/authorize. Cannot change later."),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    audience = models.CharField(
+        _("audience"),
+        max_length=255,
+        blank=True,
+        help_text=_("The 'aud' of the access tokens this server issues; default api://<server id>."),
+    )
+    is_org = models.BooleanField(
+        _("org server"),
+        default=False,
+        editable=False,
+        help_text=_("The org server issues tokens for the IdP's own APIs; its endpoints are /oauth2/v1/."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = AuthorizationServerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-is_org", "server_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_org"], condition=models.Q(is_org=True), name="one_org_server"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.audience:
+            self.audience = self.default_audience
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if not self.is_org and self.server_id in RESERVED_SERVER_IDS:
+            raise ValidationError({"server_id": _("'%(id)s' is reserved.") % {"id": self.server_id}})
+
+    @property
+    def default_audience(self) -> str:
+        return self.issuer if self.is_org else f"api://{self.server_id}"
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of every token and the base of every endpoint; built from BASE_URL only."""
+        base = flows_settings().BASE_URL
+        return base if self.is_org else f"{base}/oauth2/{self.server_id}"
+
+    @property
+    def endpoint_base(self) -> str:
+        base = flows_settings().BASE_URL
+        return f"{base}/oauth2/v1" if self.is_org else f"{self.issuer}/v1"
+
+    def endpoint_url(self, name: str) -> str:
+        """Absolute URL of one of this server's endpoints (authorize, token, keys, ...)."""
+        return f"{self.endpoint_base}/{name}"
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+    @property
+    def issues_jwt_access_tokens(self) -> bool:
+        # Org server access tokens are opaque: only the IdP's own endpoints accept them.
+        return not self.is_org
+
+
+class Scope(models.Model):
+    server = models.ForeignKey(AuthorizationServer, on_delete=models.CASCADE, related_name="scopes")
+    name = models.CharField(
+        _("name"),
+        max_length=255,
+        validators=[
+            RegexValidator(r"^[\x21\x23-\x5B\x5D-\x7E]+$", _("RFC 6749 §3.3: no spaces, quotes or backslashes."))
+        ],
+    )
+    description = models.CharField(_("description"), max_length=255, help_text=_("Shown on the consent page."))
+    consent_required = models.BooleanField(_("consent required"), default=True)
+    is_default = models.BooleanField(
+        _("default scope"), default=False, help_text=_("Granted when a request names no scope.")
+    )
+    include_in_metadata = models.BooleanField(_("listed in discovery"), default=True)
+    is_system = models.BooleanField(_("system scope"), default=False, editable=False)
+
+    class Meta:
+        ordering = ["server", "-is_system", "name"]
+        constraints = [models.UniqueConstraint(fields=["server", "name"], name="unique_scope_per_server")]
+
+    def __str__(self) -> str:
+        return self.name

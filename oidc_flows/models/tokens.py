@@ -1,0 +1,55 @@
+"""DOT's grant and token models, swapped so that each row records the server that issued it.
+
+Every lookup in the validator filters on the server, so a token never crosses servers.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from oauth2_provider.models import AbstractAccessToken, AbstractGrant, AbstractIDToken, AbstractRefreshToken
+
+from .servers import AuthorizationServer
+
+
+class Grant(AbstractGrant):
+    """An authorization code. Kept after redemption (until it expires) to detect replays."""
+
+    server = models.ForeignKey(AuthorizationServer, on_delete=models.CASCADE, related_name="+")
+    auth_time = models.DateTimeField(null=True, blank=True)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractGrant.Meta):
+        swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
+
+
+class AccessToken(AbstractAccessToken):
+    server = models.ForeignKey(AuthorizationServer, on_delete=models.CASCADE, related_name="+")
+    grant = models.ForeignKey(
+        "oidc_flows.Grant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="access_tokens",
+        help_text="The authorization code this token was issued for; replaying the code revokes it.",
+    )
+    jti = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta(AbstractAccessToken.Meta):
+        swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
+
+
+class RefreshToken(AbstractRefreshToken):
+    server = models.ForeignKey(AuthorizationServer, on_delete=models.CASCADE, related_name="+")
+    grant = models.ForeignKey(
+        "oidc_flows.Grant", null=True, blank=True, on_delete=models.SET_NULL, related_name="refresh_tokens"
+    )
+
+    class Meta(AbstractRefreshToken.Meta):
+        swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"
+
+
+class IDToken(AbstractIDToken):
+    server = models.ForeignKey(AuthorizationServer, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(AbstractIDToken.Meta):
+        swappable = "OAUTH2_PROVIDER_ID_TOKEN_MODEL"

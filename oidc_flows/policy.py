@@ -1,0 +1,148 @@
+"""The protocol table: application types, grant types, response types and the tokens they give.
+
+Everything here is data. The validator, the discovery documents, the admin forms and the public
+flows page read it; nothing else in the code decides which client may use which flow.
+
+Decisions where the seeds (drafts of Okta's docs) disagree with the RFCs; the RFCs win:
+- 002 marks ``code`` as returning access and refresh tokens: from /authorize, ``code`` returns only
+  the code (RFC 6749 §4.1.2); the tokens come from /token.
+- 002 says a flow is OpenID Connect "if the request contains the ``oidc`` scope": it is ``openid``.
+- 001 writes ``offline_scope``: it is ``offline_access`` (OIDC Core §11).
+- 001 says password tokens carry the scopes "from /authorize": password has no /authorize step;
+  the token request's ``scope`` decides (RFC 6749 §4.3.2).
+- 003 gives SPAs no refresh tokens (older Okta). RFC 9700 §4.14 allows them for public clients
+  with rotation and reuse detection, which we always apply.
+- 004 says implicit returns the token "as a query parameter": it is the fragment (RFC 6749 §4.2.2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+
+class AppType(StrEnum):
+    WEB = "web"
+    SPA = "spa"
+    NATIVE = "native"
+    SERVICE = "service"
+
+
+class Grant(StrEnum):
+    AUTHORIZATION_CODE = "authorization_code"
+    IMPLICIT = "implicit"
+    PASSWORD = "password"
+    CLIENT_CREDENTIALS = "client_credentials"
+    REFRESH_TOKEN = "refresh_token"
+
+
+class Issued(StrEnum):
+    CODE = "code"
+    ACCESS_TOKEN = "access_token"
+    ID_TOKEN = "id_token"
+    REFRESH_TOKEN = "refresh_token"
+
+
+class Redirect(StrEnum):
+    """Kinds of redirect URI an application type may register (RFC 8252 §7, RFC 9700 §2.1)."""
+
+    HTTPS = "https"
+    LOOPBACK = "loopback"  # http://127.0.0.1, http://[::1] or http://localhost, any port
+    CUSTOM = "custom"  # private-use scheme such as com.example.app:/callback
+
+
+@dataclass(frozen=True, slots=True)
+class AppTypeRule:
+    label: str
+    confidential: bool
+    default_grants: frozenset[Grant]  # what a new application of this type gets
+    optional_grants: frozenset[Grant]  # what an administrator may also enable
+    pkce_required: bool
+    redirects: frozenset[Redirect]  # empty: this type never redirects
+
+    @property
+    def grants(self) -> frozenset[Grant]:
+        return self.default_grants | self.optional_grants
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseTypeRule:
+    flow: str
+    requires: Grant  # the grant the client must hold
+    returns: frozenset[Issued]  # from /authorize
+    default_mode: str  # "query" or "fragment" (OAuth 2.0 Multiple Response Types §2.1, §5)
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRule:
+    flow: str
+    has_user: bool
+    id_token_scope: str | None  # scope that adds an ID token
+    refresh_token_scope: str | None  # scope that adds a refresh token
+
+
+G = Grant
+R = Redirect
+APP_TYPES: Final = MappingProxyType({
+    #                            label                       confidential default grants                                   optional grants                           pkce   redirect URIs
+    AppType.WEB:     AppTypeRule("Web application",          True,  frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT, G.PASSWORD, G.CLIENT_CREDENTIALS}), False, frozenset({R.HTTPS, R.LOOPBACK})),
+    AppType.SPA:     AppTypeRule("Single-page application",  False, frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT}),                              True,  frozenset({R.HTTPS, R.LOOPBACK})),
+    AppType.NATIVE:  AppTypeRule("Native application",       False, frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT, G.PASSWORD}),                  True,  frozenset({R.HTTPS, R.LOOPBACK, R.CUSTOM})),
+    AppType.SERVICE: AppTypeRule("Service (machine-to-machine)", True, frozenset({G.CLIENT_CREDENTIALS}),               frozenset(),                                           False, frozenset()),
+})
+
+I = Issued  # noqa: E741
+# Keys are space-separated and sorted; use response_type_rule() to look up a raw value.
+RESPONSE_TYPES: Final = MappingProxyType({
+    "code":                ResponseTypeRule("authorization code", G.AUTHORIZATION_CODE, frozenset({I.CODE}),                             "query"),
+    "code id_token":       ResponseTypeRule("hybrid",             G.AUTHORIZATION_CODE, frozenset({I.CODE, I.ID_TOKEN}),                 "fragment"),
+    "code id_token token": ResponseTypeRule("hybrid",             G.AUTHORIZATION_CODE, frozenset({I.CODE, I.ID_TOKEN, I.ACCESS_TOKEN}), "fragment"),
+    "code token":          ResponseTypeRule("hybrid",             G.AUTHORIZATION_CODE, frozenset({I.CODE, I.ACCESS_TOKEN}),             "fragment"),
+    "id_token":            ResponseTypeRule("implicit",           G.IMPLICIT,           frozenset({I.ID_TOKEN}),                         "fragment"),
+    "id_token token":      ResponseTypeRule("implicit",           G.IMPLICIT,           frozenset({I.ID_TOKEN, I.ACCESS_TOKEN}),         "fragment"),
+    "token":               ResponseTypeRule("implicit",           G.IMPLICIT,           frozenset({I.ACCESS_TOKEN}),                     "fragment"),
+})
+
+GRANTS: Final = MappingProxyType({
+    #                                flow                              has_user id_token with  refresh_token with
+    G.AUTHORIZATION_CODE: GrantRule("authorization code",              True,    "openid",      "offline_access"),
+    G.CLIENT_CREDENTIALS: GrantRule("client credentials",              False,   None,          None),  # never an ID or refresh token
+    G.PASSWORD:           GrantRule("resource owner password",         True,    "openid",      "offline_access"),
+    G.REFRESH_TOKEN:      GrantRule("refresh token",                   True,    "openid",      "offline_access"),
+})
+# The implicit grant has no /token step: its tokens come from /authorize (RESPONSE_TYPES).
+TOKEN_ENDPOINT_GRANTS: Final = frozenset(GRANTS)
+
+#: Scopes every authorization server has (OIDC Core §5.4, §11); their descriptions show on consent.
+SYSTEM_SCOPES: Final = MappingProxyType({
+    "openid": "Sign you in with your account.",
+    "profile": "See your name, username, picture, locale and time zone.",
+    "email": "See your email address and whether it is verified.",
+    "address": "See your postal address.",
+    "phone": "See your phone number.",
+    "offline_access": "Keep access while you are not using the application.",
+})
+
+#: How clients may authenticate at /token (RFC 8414 §2, OIDC Discovery §3).
+TOKEN_ENDPOINT_AUTH_METHODS: Final = ("client_secret_basic", "client_secret_post", "none")
+#: PKCE methods we accept: RFC 9700 §2.1.1 rules out "plain".
+CODE_CHALLENGE_METHODS: Final = ("S256",)
+RESPONSE_MODES: Final = ("query", "fragment", "form_post")
+
+
+def response_type_rule(raw: str) -> ResponseTypeRule | None:
+    """Look up a ``response_type`` parameter; word order does not matter."""
+    return RESPONSE_TYPES.get(" ".join(sorted(set(raw.split()))))
+
+
+def may_use(app_type: str, grant: str) -> bool:
+    """Return whether an application type can ever hold ``grant``."""
+    return grant in APP_TYPES[AppType(app_type)].grants
+
+
+def issued_at_token_endpoint(grant: str, scopes: frozenset[str]) -> frozenset[Issued]:
+    """Return the tokens /token gives for ``grant`` with the granted ``scopes``."""
+    rule = GRANTS[Grant(grant)]
+    extra = {I.ID_TOKEN: rule.id_token_scope, I.REFRESH_TOKEN: rule.refresh_token_scope}
+    return frozenset({I.ACCESS_TOKEN} | {kind for kind, scope in extra.items() if scope and scope in scopes})

@@ -1,0 +1,113 @@
+"""Which authorization server a request is for, the built-in servers, and per-server oauthlib cores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from oauth2_provider.oauth2_backends import OAuthLibCore
+from oauthlib.common import Request as OAuthRequest
+from oauthlib.oauth2.rfc6749.tokens import BearerToken, OAuth2Token
+from oauthlib.openid import Server
+
+from . import policy
+from .errors import ProtocolError
+from .models import AuthorizationServer, Scope
+from .models.servers import ORG_SERVER_ID
+
+
+def resolve(server_id: str | None) -> AuthorizationServer:
+    """Return the active server a URL names; ``None`` means the org server."""
+    found = AuthorizationServer.objects.active().for_url(server_id).first()
+    if found is None:
+        raise ProtocolError("not_found")
+    return found
+
+
+class PolicyBearerToken(BearerToken):
+    """oauthlib's bearer token, but a refresh token only where policy.GRANTS says so.
+
+    oauthlib issues one on every code and password grant; the seeds (001) issue one only
+    when ``offline_access`` was granted.
+    """
+
+    def create_token(self, request: OAuthRequest, refresh_token: bool = False, **kwargs: Any) -> OAuth2Token:
+        if refresh_token and request.grant_type in policy.TOKEN_ENDPOINT_GRANTS:
+            issued = policy.issued_at_token_endpoint(request.grant_type, frozenset(request.scopes or ()))
+            refresh_token = policy.Issued.REFRESH_TOKEN in issued
+        return super().create_token(request, refresh_token=refresh_token, **kwargs)
+
+
+class FlowsServer(Server):
+    """oauthlib's OpenID Connect server with the policy-aware bearer token handler."""
+
+    def __init__(
+        self,
+        request_validator,
+        token_expires_in=None,
+        token_generator=None,
+        refresh_token_generator=None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(request_validator, token_expires_in, token_generator, refresh_token_generator, **kwargs)
+        bearer = PolicyBearerToken(request_validator, token_generator, token_expires_in, refresh_token_generator)
+        # The authorization and token endpoints share `_default_token_type`; the resource endpoint `_tokens`.
+        self.bearer = self._default_token_type = self._tokens["Bearer"] = bearer
+
+
+def oauthlib_core(server: AuthorizationServer, *, http_request: HttpRequest | None = None) -> OAuthLibCore:
+    """An oauthlib server whose validator and token generator are bound to ``server``."""
+    from . import tokens  # tokens imports the validator's helpers; keep the import graph acyclic
+    from .validators import FlowsValidator
+
+    oauth_server = FlowsServer(
+        FlowsValidator(server, http_request),
+        token_expires_in=tokens.access_token_lifetime,
+        token_generator=tokens.access_token_generator(server),
+        refresh_token_generator=tokens.opaque_token,
+    )
+    return OAuthLibCore(oauth_server)
+
+
+@transaction.atomic
+def create_server(
+    server_id: str, *, name: str, description: str = "", audience: str = "", is_org: bool = False
+) -> AuthorizationServer:
+    """Create an authorization server with its system scopes and a signing key."""
+    from .keys import ensure_signing_key
+
+    server = AuthorizationServer(
+        server_id=server_id, name=name, description=description, audience=audience, is_org=is_org
+    )
+    server.full_clean()
+    server.save()
+    ensure_system_scopes(server)
+    ensure_signing_key(server)
+    return server
+
+
+def ensure_system_scopes(server: AuthorizationServer) -> None:
+    """Give ``server`` the OIDC scopes (OIDC Core §5.4, §11) it must always have."""
+    for name, description in policy.SYSTEM_SCOPES.items():
+        Scope.objects.get_or_create(
+            server=server,
+            name=name,
+            defaults={"description": description, "is_system": True, "consent_required": name != "openid"},
+        )
+
+
+def ensure_builtin_servers(**kwargs: Any) -> None:
+    """Create the org server and ``default`` if they are missing (post_migrate handler)."""
+    using = kwargs.get("using", "default")
+    if using != "default":
+        return
+    if not AuthorizationServer.objects.filter(is_org=True).exists():
+        create_server(
+            ORG_SERVER_ID,
+            name="Org authorization server",
+            is_org=True,
+            description="Issues tokens for the identity provider's own APIs.",
+        )
+    if not AuthorizationServer.objects.filter(server_id="default").exists():
+        create_server("default", name="default", description="Default custom authorization server")

@@ -1,0 +1,47 @@
+"""Installation-wide settings of oidc_flows, read from ``settings.OIDC_FLOWS``.
+
+Anything that differs per authorization server (issuer, audience, keys, scopes) lives on its row.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, fields
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+
+@dataclass(frozen=True, slots=True)
+class FlowsSettings:
+    #: Absolute base URL of the IdP; issuers are derived from it, never from the Host header.
+    BASE_URL: str = "http://127.0.0.1:8000"
+    #: Lifetime of an authorization code in seconds (RFC 6749 §4.1.2: short, single use).
+    AUTHORIZATION_CODE_SECONDS: int = 60
+    #: Default lifetime of access tokens, in seconds (Okta's default: one hour).
+    ACCESS_TOKEN_SECONDS: int = 3600
+    #: Lifetime of ID tokens, in seconds.
+    ID_TOKEN_SECONDS: int = 3600
+    #: Algorithm of newly generated signing keys: "RS256" or "ES256".
+    SIGNING_ALG: str = "RS256"
+    #: Dotted path of the class that resolves user claims (the one policy seam).
+    CLAIMS_ADAPTER: str = "oidc_flows.claims.DefaultClaimsAdapter"
+
+
+@functools.cache
+def flows_settings() -> FlowsSettings:
+    """Return the current settings; cached until ``OIDC_FLOWS`` changes."""
+    given: dict = getattr(settings, "OIDC_FLOWS", {})
+    unknown = given.keys() - {f.name for f in fields(FlowsSettings)}
+    if unknown:
+        raise ImproperlyConfigured(f"Unknown OIDC_FLOWS keys: {', '.join(sorted(unknown))}")
+    values = FlowsSettings(**given)
+    return FlowsSettings(**{**given, "BASE_URL": values.BASE_URL.rstrip("/")})
+
+
+@receiver(setting_changed)
+def _forget_settings(*, setting: str, **kwargs: object) -> None:
+    if setting == "OIDC_FLOWS":
+        flows_settings.cache_clear()

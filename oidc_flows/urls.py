@@ -1,0 +1,43 @@
+"""URLs of every authorization server (org: /oauth2/v1/..., custom: /oauth2/<server_id>/v1/...).
+
+Include at the site root: the org server's discovery documents live at /.well-known/.
+"""
+
+from django.urls import include, path, register_converter
+
+from . import converters, views
+
+
+register_converter(converters.ServerIdConverter, "server_id")
+
+app_name = "oidc_flows"
+
+endpoints = [
+    path("v1/authorize", views.AuthorizeView.as_view(), name="authorize"),
+    path("v1/token", views.TokenView.as_view(), name="token"),
+    path("v1/keys", views.KeysView.as_view(), name="keys"),
+    path("v1/userinfo", views.UserInfoView.as_view(), name="userinfo"),
+]
+well_known = [
+    path(".well-known/openid-configuration", views.MetadataView.as_view(), name="openid-configuration"),
+    path(".well-known/oauth-authorization-server", views.MetadataView.as_view(), name="oauth-authorization-server"),
+]
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("oauth2/", include((endpoints, "org"))),
+    path("", include((well_known, "org-meta"))),
+    path("oauth2/<server_id:server_id>/", include((endpoints + well_known, "server"))),
+    # RFC 8414 §3.1: the well-known suffix inserted between host and issuer path.
+    path(
+        ".well-known/oauth-authorization-server/oauth2/<server_id:server_id>",
+        views.MetadataView.as_view(),
+        name="rfc8414-metadata",
+    ),
+    path(
+        ".well-known/openid-configuration/oauth2/<server_id:server_id>",
+        views.MetadataView.as_view(),
+        name="rfc8414-openid-configuration",
+    ),
+]

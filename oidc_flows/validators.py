@@ -1,0 +1,254 @@
+"""DOT's OAuth2Validator bound to one authorization server; protocol rules come from policy.py.
+
+Every lookup of a code or token filters on ``self.server``: that is what keeps servers apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.common import Request as OAuthRequest
+
+from . import claims, consent, policy, sessions, tokens
+from .models import AccessToken, AuthorizationServer, Grant, IDToken, RefreshToken, Scope
+from .settings import flows_settings
+
+
+def _checksum(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class FlowsValidator(OAuth2Validator):
+    def __init__(self, server: AuthorizationServer, http_request: HttpRequest | None = None) -> None:
+        super().__init__()
+        self.server = server
+        self.http_request = http_request  # the browser request at /authorize: its session decides prompt=none
+
+    # -- clients ---------------------------------------------------------------------------------
+    def authenticate_client(self, request: OAuthRequest, *args, **kwargs) -> bool:
+        # RFC 6749 §2.3: a client uses the one method it registered, not whichever works.
+        basic = self._extract_basic_auth(request) is not None
+        if basic:
+            ok = self._authenticate_basic_auth(request)
+            method = "client_secret_basic"
+        else:
+            ok = self._authenticate_request_body(request)
+            method = "client_secret_post"
+        return ok and request.client.token_endpoint_auth_method == method
+
+    def validate_grant_type(self, client_id, grant_type, client, request: OAuthRequest, *args, **kwargs) -> bool:
+        return grant_type in policy.TOKEN_ENDPOINT_GRANTS and client.allows_grant(grant_type)
+
+    def validate_response_type(self, client_id, response_type, client, request: OAuthRequest, *args, **kwargs) -> bool:
+        rule = policy.response_type_rule(response_type or "")
+        return rule is not None and client.allows_grant(rule.requires)
+
+    def is_pkce_required(self, client_id, request: OAuthRequest) -> bool:
+        return request.client.rule.pkce_required
+
+    # -- scopes ----------------------------------------------------------------------------------
+    def validate_scopes(self, client_id, scopes, client, request: OAuthRequest, *args, **kwargs) -> bool:
+        requested = set(scopes)
+        known = set(Scope.objects.filter(server=self.server, name__in=requested).values_list("name", flat=True))
+        if requested - known:
+            return False
+        grant = policy.GRANTS.get(request.grant_type) if request.grant_type else None
+        # A token without a user cannot carry the OIDC user scopes (openid, profile, offline_access...).
+        return not (grant and not grant.has_user and requested & policy.SYSTEM_SCOPES.keys())
+
+    def get_default_scopes(self, client_id, request: OAuthRequest, *args, **kwargs) -> list[str]:
+        return list(Scope.objects.filter(server=self.server, is_default=True).values_list("name", flat=True))
+
+    # -- prompt=none (OIDC Core §3.1.2.1): decided from the browser session --------------------
+    def validate_silent_login(self, request: OAuthRequest) -> bool:
+        return self.http_request is not None and sessions.is_fresh(self.http_request)
+
+    def validate_silent_authorization(self, request: OAuthRequest) -> bool:
+        http = self.http_request
+        return http is not None and not consent.needed(http.user, request.client, self.server, request.scopes)
+
+    # -- authorization codes ---------------------------------------------------------------------
+    def _create_authorization_code(self, request: OAuthRequest, code: dict, expires=None) -> Grant:
+        seconds = flows_settings().AUTHORIZATION_CODE_SECONDS
+        auth_time = getattr(request, "auth_time", None)
+        return Grant.objects.create(
+            server=self.server,
+            application=request.client,
+            user=request.user,
+            code=code["code"],
+            expires=timezone.now() + timedelta(seconds=seconds),
+            redirect_uri=request.redirect_uri,
+            scope=" ".join(request.scopes),
+            code_challenge=request.code_challenge or "",
+            code_challenge_method=request.code_challenge_method or "",
+            nonce=request.nonce or "",
+            claims="{}",
+            auth_time=datetime.fromtimestamp(auth_time, UTC) if auth_time else None,
+        )
+
+    def validate_code(self, client_id, code, client, request: OAuthRequest, *args, **kwargs) -> bool:
+        grant = Grant.objects.filter(server=self.server, code=code, application=client).select_related("user").first()
+        if grant is None or grant.is_expired():
+            return False
+        # Redeem atomically: of two concurrent requests exactly one updates the row.
+        claimed = Grant.objects.filter(pk=grant.pk, redeemed_at__isnull=True).update(redeemed_at=timezone.now())
+        if not claimed:
+            # RFC 6749 §4.1.2 / RFC 9700 §4.5: a replayed code revokes what its first use issued.
+            revoke_tokens_of_grant(grant)
+            return False
+        request.grant = grant
+        request.scopes = grant.scope.split()
+        request.user = grant.user
+        request.auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
+        if grant.nonce:
+            request.nonce = grant.nonce
+        return True
+
+    def _grant(self, code: str, request: OAuthRequest) -> Grant | None:
+        grant = getattr(request, "grant", None)
+        if grant is not None and grant.code == code:
+            return grant
+        return Grant.objects.filter(server=self.server, code=code, application=request.client).first()
+
+    def confirm_redirect_uri(
+        self, client_id, code, redirect_uri, client, request: OAuthRequest, *args, **kwargs
+    ) -> bool:
+        grant = self._grant(code, request)
+        # RFC 6749 §4.1.3: identical to the redirect_uri of the authorization request.
+        return grant is not None and grant.redirect_uri == redirect_uri
+
+    def get_code_challenge(self, code, request: OAuthRequest) -> str | None:
+        grant = self._grant(code, request)
+        return (grant.code_challenge or None) if grant else None
+
+    def get_code_challenge_method(self, code, request: OAuthRequest) -> str | None:
+        grant = self._grant(code, request)
+        return (grant.code_challenge_method or None) if grant else None
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request: OAuthRequest) -> list[str]:
+        scope = Grant.objects.filter(server=self.server, code=code).values_list("scope", flat=True).first()
+        return scope.split() if scope else []
+
+    def get_authorization_code_nonce(self, client_id, code, redirect_uri, request: OAuthRequest) -> str | None:
+        grant = self._grant(code, request)
+        return (grant.nonce or None) if grant else None
+
+    def invalidate_authorization_code(self, client_id, code, request: OAuthRequest, *args, **kwargs) -> None:
+        pass  # redeemed in validate_code; the row stays until it expires so replays are detected
+
+    # -- tokens ----------------------------------------------------------------------------------
+    def rotate_refresh_token(self, request: OAuthRequest) -> bool:
+        return True  # RFC 9700 §4.14.2: rotation with reuse detection, for every client
+
+    def _create_access_token(self, expires, request: OAuthRequest, token, source_refresh_token=None) -> AccessToken:
+        access_token = AccessToken(
+            server=self.server,
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            id_token=id_token if isinstance(id_token := getattr(request, "id_token", None), IDToken) else None,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+            grant=getattr(request, "grant", None),
+            jti=getattr(request, "access_token_jti", ""),
+            resource=getattr(request, "resource", []),
+        )
+        self._set_token_value(access_token, token["access_token"])
+        access_token.save()
+        return access_token
+
+    def _create_refresh_token(self, request: OAuthRequest, refresh_token_code, access_token, previous_refresh_token):
+        refresh_token = RefreshToken(
+            server=self.server,
+            user=request.user,
+            application=request.client,
+            access_token=access_token,
+            token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
+            grant=previous_refresh_token.grant if previous_refresh_token else getattr(request, "grant", None),
+            resource=getattr(request, "resource", []),
+        )
+        self._set_token_value(refresh_token, refresh_token_code)
+        refresh_token.save()
+        return refresh_token
+
+    def _load_access_token(self, token: str) -> AccessToken | None:
+        return (
+            AccessToken.objects.select_related("application", "user")
+            .filter(server=self.server, token_checksum=_checksum(token))
+            .first()
+        )
+
+    def validate_refresh_token(self, refresh_token, client, request: OAuthRequest, *args, **kwargs) -> bool:
+        if not RefreshToken.objects.filter(server=self.server, token_checksum=_checksum(refresh_token)).exists():
+            return False
+        return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+
+    # -- ID tokens -------------------------------------------------------------------------------
+    def get_oidc_issuer_endpoint(self, request: OAuthRequest) -> str:
+        return self.server.issuer  # from BASE_URL, never from the Host header
+
+    def _auth_time(self, request: OAuthRequest) -> int:
+        if auth_time := getattr(request, "auth_time", None):
+            return int(auth_time)
+        previous = getattr(request, "refresh_token_instance", None)
+        if previous is not None and previous.grant_id and previous.grant.auth_time:
+            return int(previous.grant.auth_time.timestamp())
+        last_login = getattr(request.user, "last_login", None)
+        return int(last_login.timestamp()) if last_login else int(time.time())
+
+    def get_id_token_dictionary(self, token, token_handler, request: OAuthRequest) -> tuple[dict[str, Any], datetime]:
+        lifetime = tokens.id_token_lifetime()
+        expires = timezone.now() + timedelta(seconds=lifetime)
+        payload = claims.user_claims(request.user, set(request.scopes or ()))
+        payload |= {
+            "iss": self.server.issuer,
+            "exp": int(expires.timestamp()),
+            "auth_time": self._auth_time(request),
+            "jti": str(uuid.uuid4()),
+            "amr": ["pwd"],
+        }
+        return payload, expires
+
+    def finalize_id_token(self, id_token: dict, token: dict, token_handler, request: OAuthRequest) -> str:
+        # DOT signs with the *client's* key; ours belong to the server (DESIGN.md: Tokens).
+        payload, expires = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(payload)
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce
+        signed = tokens.sign(self.server, id_token)
+        with transaction.atomic():
+            request.id_token = IDToken.objects.create(
+                server=self.server,
+                user=request.user,
+                scope=" ".join(request.scopes or ()),
+                expires=expires,
+                jti=id_token["jti"],
+                application=request.client,
+            )
+        return signed
+
+    def validate_jwt_bearer_token(self, token, scopes, request: OAuthRequest) -> bool:
+        # Our JWT access tokens look like ID tokens to oauthlib's token-type sniffing; they are bearer tokens.
+        return self.validate_bearer_token(token, scopes, request)
+
+    def get_userinfo_claims(self, request: OAuthRequest) -> dict[str, Any]:
+        return claims.user_claims(request.user, set(request.scopes or ()))
+
+
+def revoke_tokens_of_grant(grant: Grant) -> None:
+    """Revoke every token issued from an authorization code, and their refresh token families."""
+    with transaction.atomic():
+        families = set(
+            RefreshToken.objects.filter(grant=grant).exclude(token_family=None).values_list("token_family", flat=True)
+        )
+        for family in families:
+            RefreshToken.revoke_family(family)
+        AccessToken.objects.filter(grant=grant).delete()

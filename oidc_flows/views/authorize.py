@@ -1,0 +1,139 @@
+"""The authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2): sign-in, consent, and the redirect back.
+
+GET validates the request and either redirects back at once (signed in, consent remembered),
+sends the browser to the sign-in page, or shows the consent page. The consent form POSTs to the
+same URL, so the request is validated again from its own query string and nothing can be slipped
+in through hidden fields.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_deny
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.views.mixins import OAuthLibMixin
+
+from .. import consent, policy, sessions
+from ..models import Application
+from .mixins import ServerBoundMixin, error_page
+
+
+def response_mode(request: HttpRequest) -> str:
+    """Where the response parameters go: the request's ``response_mode`` or the type's default."""
+    asked = request.GET.get("response_mode")
+    if asked in policy.RESPONSE_MODES:
+        return asked
+    rule = policy.response_type_rule(request.GET.get("response_type", ""))
+    return rule.default_mode if rule else "query"
+
+
+def add_params(uri: str, params: dict[str, str], mode: str) -> str:
+    """Add ``params`` to ``uri``'s query or fragment, keeping what the registered URI already has."""
+    parts = urlsplit(uri)
+    if mode == "fragment":
+        fragment = parse_qsl(parts.fragment) + list(params.items())
+        return urlunsplit(parts._replace(fragment=urlencode(fragment)))
+    query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _with_issuer(uri: str, issuer: str) -> str:
+    """RFC 9207: every authorization response names its issuer, against mix-up attacks."""
+    parts = urlsplit(uri)
+    mode = "fragment" if parts.fragment else "query"
+    return add_params(uri, {"iss": issuer}, mode)
+
+
+def _without_prompt_login(request: HttpRequest) -> str:
+    """This request's URL with ``login`` dropped from ``prompt``, so signing in satisfies it once."""
+    params = [(k, v) for k, v in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)]
+    kept = []
+    for key, value in params:
+        if key == "prompt":
+            value = " ".join(p for p in value.split() if p != "login")
+            if not value:
+                continue
+        kept.append((key, value))
+    return f"{request.path}?{urlencode(kept)}"
+
+
+@method_decorator([never_cache, xframe_options_deny], name="dispatch")
+class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
+    html_errors = True
+    template_name = "oidc_flows/consent.html"
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return self.authorize(request, decision=None)
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return self.authorize(request, decision=request.POST.get("decision"))
+
+    def authorize(self, request: HttpRequest, decision: str | None) -> HttpResponse:
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except FatalClientError as exc:
+            # RFC 6749 §4.1.2.1: unknown client or redirect_uri: never redirect.
+            error = exc.oauthlib_error
+            return error_page(request, error.error, error.description or "", error.status_code)
+        except OAuthToolkitError as exc:
+            return self.error_redirect(request, exc)
+
+        client = Application.objects.get(client_id=credentials["client_id"])
+        prompt = set(request.GET.get("prompt", "").split())
+        if not sessions.is_fresh(request) or (decision is None and "login" in prompt):
+            return redirect_to_login(_without_prompt_login(request), settings.LOGIN_URL)
+
+        if decision == "deny":
+            return self.deny(request, credentials, client)
+        if decision == "allow":
+            consent.remember(request.user, client, self.server, scopes)
+        elif "consent" in prompt or consent.needed(request.user, client, self.server, scopes):
+            return self.consent_page(request, client, scopes)
+        return self.issue(request, scopes, credentials, client)
+
+    def consent_page(self, request: HttpRequest, client: Application, scopes: list[str]) -> HttpResponse:
+        context = {
+            "application": client,
+            "server": self.server,
+            "scopes": consent.scopes_needing_consent(self.server, scopes),
+            "action": request.get_full_path(),
+        }
+        return render(request, self.template_name, context)
+
+    def issue(self, request: HttpRequest, scopes: list[str], credentials: dict, client: Application) -> HttpResponse:
+        credentials["auth_time"] = sessions.auth_time(request)
+        try:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
+            )
+        except OAuthToolkitError as exc:
+            return self.error_redirect(request, exc)
+        return OAuth2ResponseRedirect(_with_issuer(uri, self.server.issuer), client.get_allowed_schemes())
+
+    def deny(self, request: HttpRequest, credentials: dict, client: Application) -> HttpResponse:
+        params = {"error": "access_denied", "error_description": "The user denied the request."}
+        if credentials.get("state"):
+            params["state"] = credentials["state"]
+        params["iss"] = self.server.issuer
+        uri = add_params(credentials["redirect_uri"], params, response_mode(request))
+        return OAuth2ResponseRedirect(uri, client.get_allowed_schemes())
+
+    def error_redirect(self, request: HttpRequest, exc: OAuthToolkitError) -> HttpResponse:
+        """RFC 6749 §4.1.2.1: errors go back to the client's redirect_uri, once it is validated."""
+        error = exc.oauthlib_error
+        redirect_uri = exc.redirect_uri or error.redirect_uri
+        client = Application.objects.filter(client_id=error.client_id or request.GET.get("client_id", "")).first()
+        if not redirect_uri or client is None or not client.redirect_uri_allowed(redirect_uri):
+            return error_page(request, error.error, error.description or "", error.status_code)
+        params = dict(error.twotuples) | {"iss": self.server.issuer}
+        uri = add_params(redirect_uri, params, response_mode(request))
+        return OAuth2ResponseRedirect(uri, client.get_allowed_schemes())
