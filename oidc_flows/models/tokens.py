@@ -8,7 +8,19 @@ from __future__ import annotations
 from django.db import models
 from oauth2_provider.models import AbstractAccessToken, AbstractGrant, AbstractIDToken, AbstractRefreshToken
 
-from .servers import AuthorizationServer
+from .servers import AuthorizationServer, Scope
+
+
+class ServerScopesMixin:
+    """DOT describes ``scopes`` from its global SCOPES setting; ours live on the issuing server."""
+
+    @property
+    def scopes(self) -> dict[str, str]:
+        names = self.scope.split()
+        described = dict(
+            Scope.objects.filter(server_id=self.server_id, name__in=names).values_list("name", "description")
+        )
+        return {name: described.get(name, name) for name in names}
 
 
 class Grant(AbstractGrant):
@@ -22,7 +34,7 @@ class Grant(AbstractGrant):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
 
 
-class AccessToken(AbstractAccessToken):
+class AccessToken(ServerScopesMixin, AbstractAccessToken):
     server = models.ForeignKey(AuthorizationServer, on_delete=models.CASCADE, related_name="+")
     grant = models.ForeignKey(
         "oidc_flows.Grant",
@@ -48,7 +60,7 @@ class RefreshToken(AbstractRefreshToken):
         swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"
 
 
-class IDToken(AbstractIDToken):
+class IDToken(ServerScopesMixin, AbstractIDToken):
     server = models.ForeignKey(AuthorizationServer, on_delete=models.CASCADE, related_name="+")
 
     class Meta(AbstractIDToken.Meta):

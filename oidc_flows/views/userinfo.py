@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as dot
@@ -11,4 +12,9 @@ from .mixins import ServerBoundMixin
 
 @method_decorator(csrf_exempt, name="dispatch")
 class UserInfoView(ServerBoundMixin, dot.UserInfoView):
-    pass
+    def _create_userinfo_response(self, request: HttpRequest) -> HttpResponse:
+        response = super()._create_userinfo_response(request)
+        if response.content.startswith(b"{"):
+            response["Content-Type"] = "application/json"  # DOT leaves Django's text/html default
+        response["Cache-Control"] = "no-store"  # personal data
+        return response

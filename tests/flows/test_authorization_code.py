@@ -7,6 +7,7 @@ Tokens are verified with joserfc against the server's JWKS, as a relying party w
 from __future__ import annotations
 
 import pytest
+import requests
 
 from tests.factories import make_client
 from tests.support.jose import half_hash, verify_jwt
@@ -44,3 +45,22 @@ def test_public_client_with_pkce_gets_verifiable_tokens(browser, default_server,
     assert access["client_id"] == client.client_id
     assert access["sub"] == id_claims["sub"]
     assert set(access["scope"].split()) == {"openid", "profile", "email", "offline_access"}
+
+
+def test_userinfo_returns_claims_of_granted_scopes(browser, default_server):
+    client = make_client(app_type="spa")
+    auth = AuthorizationRequest(client, default_server, scope="openid profile email")
+    token = auth.exchange(browser.authorize(auth.url))
+
+    response = requests.get(
+        default_server.endpoint_url("userinfo"),
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=10,
+    )
+
+    assert response.status_code == 200, response.text
+    claims = response.json()
+    assert claims["preferred_username"] == "alice"
+    assert claims["email"] == "alice@example.com"
+    assert claims["email_verified"] is True
+    assert "phone_number" not in claims and "address" not in claims
