@@ -130,7 +130,7 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
     def error_redirect(self, request: HttpRequest, exc: OAuthToolkitError) -> HttpResponse:
         """RFC 6749 §4.1.2.1: errors go back to the client's redirect_uri, once it is validated."""
         error = exc.oauthlib_error
-        redirect_uri = exc.redirect_uri or error.redirect_uri
+        redirect_uri = getattr(exc, "redirect_uri", None) or error.redirect_uri
         client = Application.objects.filter(client_id=error.client_id or request.GET.get("client_id", "")).first()
         if not redirect_uri or client is None or not client.redirect_uri_allowed(redirect_uri):
             return error_page(request, error.error, error.description or "", error.status_code)
