@@ -129,11 +129,18 @@ TOKEN_ENDPOINT_AUTH_METHODS: Final = ("client_secret_basic", "client_secret_post
 #: PKCE methods we accept: RFC 9700 §2.1.1 rules out "plain".
 CODE_CHALLENGE_METHODS: Final = ("S256",)
 RESPONSE_MODES: Final = ("query", "fragment", "form_post")
+#: What /authorize may never put in a query string (OAuth 2.0 Multiple Response Types §5).
+FRONT_CHANNEL_TOKENS: Final = frozenset({Issued.ACCESS_TOKEN, Issued.ID_TOKEN})
 
 
 def response_type_rule(raw: str) -> ResponseTypeRule | None:
     """Look up a ``response_type`` parameter; word order does not matter."""
     return RESPONSE_TYPES.get(" ".join(sorted(set(raw.split()))))
+
+
+def response_mode_allowed(rule: ResponseTypeRule, mode: str) -> bool:
+    """Whether ``mode`` may carry what ``rule`` returns: tokens never go in the query."""
+    return mode in RESPONSE_MODES and not (mode == "query" and rule.returns & FRONT_CHANNEL_TOKENS)
 
 
 def may_use(app_type: str, grant: str) -> bool:

@@ -9,7 +9,9 @@ from django.http import HttpRequest
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749.tokens import BearerToken, OAuth2Token
+from oauthlib.oauth2.rfc6749.grant_types import ResourceOwnerPasswordCredentialsGrant
 from oauthlib.openid import Server
+from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OpenIDGrantTypeBase
 
 from . import policy
 from .errors import ProtocolError
@@ -39,6 +41,22 @@ class PolicyBearerToken(BearerToken):
         return super().create_token(request, refresh_token=refresh_token, **kwargs)
 
 
+class PasswordGrant(OpenIDGrantTypeBase):
+    """The password grant with an ID token when ``openid`` is granted (001's grant table).
+
+    oauthlib's password grant is OAuth 2.0 only; this wraps it the way oauthlib wraps the code grant.
+    """
+
+    def __init__(self, request_validator=None, **kwargs: Any) -> None:
+        self.proxy_target = ResourceOwnerPasswordCredentialsGrant(request_validator=request_validator, **kwargs)
+
+    def create_token_response(self, request: OAuthRequest, token_handler: BearerToken) -> tuple:
+        # oauthlib calls the password grant's modifiers with the token only; bind the rest here
+        # (this grant object lives for one request: servers are built per request).
+        self.proxy_target._token_modifiers = [lambda token: self.add_id_token(token, token_handler, request)]
+        return self.proxy_target.create_token_response(request, token_handler)
+
+
 class FlowsServer(Server):
     """oauthlib's OpenID Connect server with the policy-aware bearer token handler."""
 
@@ -54,6 +72,7 @@ class FlowsServer(Server):
         bearer = PolicyBearerToken(request_validator, token_generator, token_expires_in, refresh_token_generator)
         # The authorization and token endpoints share `_default_token_type`; the resource endpoint `_tokens`.
         self.bearer = self._default_token_type = self._tokens["Bearer"] = bearer
+        self.password_grant = self._grant_types["password"] = PasswordGrant(request_validator)
 
 
 def oauthlib_core(server: AuthorizationServer, *, http_request: HttpRequest | None = None) -> OAuthLibCore:

@@ -6,6 +6,7 @@ Include at the site root: the org server's discovery documents live at /.well-kn
 from django.urls import include, path, register_converter
 
 from . import converters, views
+from .views import flows
 
 
 register_converter(converters.ServerIdConverter, "server_id")
@@ -26,6 +27,8 @@ well_known = [
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("flows", flows.flows_page, name="flows"),
+    path("flows.json", flows.flows_json, name="flows-json"),
     path("oauth2/", include((endpoints, "org"))),
     path("", include((well_known, "org-meta"))),
     path("oauth2/<server_id:server_id>/", include((endpoints + well_known, "server"))),

@@ -54,8 +54,16 @@ class FlowsValidator(OAuth2Validator):
     def is_pkce_required(self, client_id, request: OAuthRequest) -> bool:
         return request.client.rule.pkce_required
 
+    def validate_user(self, username, password, client, request: OAuthRequest, *args, **kwargs) -> bool:
+        if not super().validate_user(username, password, client, request, *args, **kwargs):
+            return False
+        request.auth_time = int(time.time())  # the password grant authenticates the user right now
+        return True
+
     # -- scopes ----------------------------------------------------------------------------------
     def validate_scopes(self, client_id, scopes, client, request: OAuthRequest, *args, **kwargs) -> bool:
+        if "" in scopes:  # oauthlib turns `scope=` into [""]: an empty parameter is an absent one
+            scopes = request.scopes = [s for s in scopes if s] or self.get_default_scopes(client_id, request)
         requested = set(scopes)
         known = set(Scope.objects.filter(server=self.server, name__in=requested).values_list("name", flat=True))
         if requested - known:

@@ -29,11 +29,12 @@ from .mixins import ServerBoundMixin, error_page
 
 def response_mode(request: HttpRequest) -> str:
     """Where the response parameters go: the request's ``response_mode`` or the type's default."""
-    asked = request.GET.get("response_mode")
-    if asked in policy.RESPONSE_MODES:
-        return asked
     rule = policy.response_type_rule(request.GET.get("response_type", ""))
-    return rule.default_mode if rule else "query"
+    default = rule.default_mode if rule else "query"
+    asked = request.GET.get("response_mode", "")
+    if asked not in policy.RESPONSE_MODES or (rule and not policy.response_mode_allowed(rule, asked)):
+        return default  # an unsafe or unknown mode is answered in the safe default, with an error
+    return asked
 
 
 def add_params(uri: str, params: dict[str, str], mode: str) -> str:
@@ -46,11 +47,13 @@ def add_params(uri: str, params: dict[str, str], mode: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _with_issuer(uri: str, issuer: str) -> str:
-    """RFC 9207: every authorization response names its issuer, against mix-up attacks."""
-    parts = urlsplit(uri)
-    mode = "fragment" if parts.fragment else "query"
-    return add_params(uri, {"iss": issuer}, mode)
+def response_params(location: str, redirect_uri: str) -> dict[str, str]:
+    """The parameters oauthlib put on ``location``: its fragment, or the query minus the registered URI's own."""
+    parts = urlsplit(location)
+    if parts.fragment:
+        return dict(parse_qsl(parts.fragment, keep_blank_values=True))
+    own = set(parse_qsl(urlsplit(redirect_uri).query, keep_blank_values=True))
+    return dict(p for p in parse_qsl(parts.query, keep_blank_values=True) if p not in own)
 
 
 def _without_prompt_login(request: HttpRequest) -> str:
@@ -88,6 +91,17 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
             return self.error_redirect(request, exc)
 
         client = Application.objects.get(client_id=credentials["client_id"])
+        asked_mode = request.GET.get("response_mode")
+        rule = policy.response_type_rule(credentials["response_type"])
+        if asked_mode and (
+            asked_mode not in policy.RESPONSE_MODES or not policy.response_mode_allowed(rule, asked_mode)
+        ):
+            # OAuth 2.0 Multiple Response Types §5: tokens never travel in the query string.
+            params = {
+                "error": "invalid_request",
+                "error_description": f"response_mode={asked_mode} is not allowed here.",
+            }
+            return self.respond(request, client, credentials, params)
         prompt = set(request.GET.get("prompt", "").split())
         if not sessions.is_fresh(request) or (decision is None and "login" in prompt):
             return redirect_to_login(_without_prompt_login(request), settings.LOGIN_URL)
@@ -117,15 +131,26 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
             )
         except OAuthToolkitError as exc:
             return self.error_redirect(request, exc)
-        return OAuth2ResponseRedirect(_with_issuer(uri, self.server.issuer), client.get_allowed_schemes())
+        return self.respond(request, client, credentials, response_params(uri, credentials["redirect_uri"]))
 
     def deny(self, request: HttpRequest, credentials: dict, client: Application) -> HttpResponse:
         params = {"error": "access_denied", "error_description": "The user denied the request."}
-        if credentials.get("state"):
+        return self.respond(request, client, credentials, params)
+
+    def respond(self, request: HttpRequest, client: Application, credentials: dict, params: dict) -> HttpResponse:
+        """Send the response to the validated redirect_uri, in the request's response mode."""
+        if credentials.get("state") and "state" not in params:
             params["state"] = credentials["state"]
-        params["iss"] = self.server.issuer
-        uri = add_params(credentials["redirect_uri"], params, response_mode(request))
-        return OAuth2ResponseRedirect(uri, client.get_allowed_schemes())
+        params["iss"] = self.server.issuer  # RFC 9207: against mix-up attacks
+        return self.deliver(request, client, credentials["redirect_uri"], params)
+
+    def deliver(self, request: HttpRequest, client: Application, redirect_uri: str, params: dict) -> HttpResponse:
+        mode = response_mode(request)
+        if mode == "form_post":
+            # OAuth 2.0 Form Post Response Mode §2: an auto-submitting form, parameters in the body.
+            context = {"redirect_uri": redirect_uri, "params": sorted(params.items())}
+            return render(request, "oidc_flows/form_post.html", context)
+        return OAuth2ResponseRedirect(add_params(redirect_uri, params, mode), client.get_allowed_schemes())
 
     def error_redirect(self, request: HttpRequest, exc: OAuthToolkitError) -> HttpResponse:
         """RFC 6749 §4.1.2.1: errors go back to the client's redirect_uri, once it is validated."""
@@ -134,6 +159,4 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         client = Application.objects.filter(client_id=error.client_id or request.GET.get("client_id", "")).first()
         if not redirect_uri or client is None or not client.redirect_uri_allowed(redirect_uri):
             return error_page(request, error.error, error.description or "", error.status_code)
-        params = dict(error.twotuples) | {"iss": self.server.issuer}
-        uri = add_params(redirect_uri, params, response_mode(request))
-        return OAuth2ResponseRedirect(uri, client.get_allowed_schemes())
+        return self.deliver(request, client, redirect_uri, dict(error.twotuples) | {"iss": self.server.issuer})

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from oidc_flows.models import Application, AuthorizationServer
 from tests.factories import PASSWORD, RP_REDIRECT
@@ -102,12 +103,16 @@ class AuthorizationRequest:
         )
         self.nonce = generate_token(20)
         self.code_verifier = generate_token(48) if self.pkce else None
+        extra = dict(self.extra)
+        if self.code_verifier and "code" in self.response_type.split() and self.response_type != "code":
+            # Authlib adds PKCE to response_type=code only; hybrid requests carry it too (RFC 7636 §4.3).
+            extra |= {"code_challenge": create_s256_code_challenge(self.code_verifier), "code_challenge_method": "S256"}
         self.url, self.state = self.session.create_authorization_url(
             self.server.endpoint_url("authorize"),
             nonce=self.nonce,
             code_verifier=self.code_verifier,
             response_type=self.response_type,
-            **self.extra,
+            **extra,
         )
 
     def exchange(self, redirect: requests.Response, **kwargs) -> dict:
