@@ -8,8 +8,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauthlib.common import Request as OAuthRequest
-from oauthlib.oauth2.rfc6749.tokens import BearerToken, OAuth2Token
 from oauthlib.oauth2.rfc6749.grant_types import ResourceOwnerPasswordCredentialsGrant
+from oauthlib.oauth2.rfc6749.tokens import BearerToken, OAuth2Token
 from oauthlib.openid import Server
 from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OpenIDGrantTypeBase
 
