@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request as OAuthRequest
+from oauthlib.oauth2.rfc6749 import errors
 
 from . import claims, consent, policy, sessions, tokens
 from .models import AccessToken, AuthorizationServer, Grant, IDToken, RefreshToken, Scope
@@ -45,11 +46,19 @@ class FlowsValidator(OAuth2Validator):
         return ok and request.client.token_endpoint_auth_method == method
 
     def validate_grant_type(self, client_id, grant_type, client, request: OAuthRequest, *args, **kwargs) -> bool:
-        return grant_type in policy.TOKEN_ENDPOINT_GRANTS and client.allows_grant(grant_type)
+        if grant_type not in policy.TOKEN_ENDPOINT_GRANTS:
+            raise errors.UnsupportedGrantTypeError(request=request)
+        if why := client.refusal(grant_type):
+            raise errors.UnauthorizedClientError(description=why, request=request)
+        return True
 
     def validate_response_type(self, client_id, response_type, client, request: OAuthRequest, *args, **kwargs) -> bool:
         rule = policy.response_type_rule(response_type or "")
-        return rule is not None and client.allows_grant(rule.requires)
+        if rule is None:
+            return False  # oauthlib answers unsupported_response_type
+        if why := client.refusal(rule.requires):
+            raise errors.UnauthorizedClientError(description=f"response_type={response_type}: {why}", request=request)
+        return True
 
     def is_pkce_required(self, client_id, request: OAuthRequest) -> bool:
         return request.client.rule.pkce_required
@@ -155,6 +164,13 @@ class FlowsValidator(OAuth2Validator):
     # -- tokens ----------------------------------------------------------------------------------
     def rotate_refresh_token(self, request: OAuthRequest) -> bool:
         return True  # RFC 9700 §4.14.2: rotation with reuse detection, for every client
+
+    def _save_bearer_token(self, token, request: OAuthRequest, *args, **kwargs) -> None:
+        super()._save_bearer_token(token, request, *args, **kwargs)
+        presented = getattr(request, "refresh_token_instance", None)
+        if presented is not None and "refresh_token" not in token:
+            # The client gave up offline_access: its refresh token is spent, not kept alive.
+            presented.revoke()
 
     def _create_access_token(self, expires, request: OAuthRequest, token, source_refresh_token=None) -> AccessToken:
         access_token = AccessToken(

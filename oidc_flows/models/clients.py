@@ -51,6 +51,14 @@ class Application(AbstractApplication):
         """Return whether this application may use ``grant``: its type allows it and it holds it."""
         return policy.may_use(self.application_type, grant) and grant in self.grant_type_set
 
+    def refusal(self, grant: str) -> str | None:
+        """Why this application may not use ``grant``, in words a developer can act on; None if it may."""
+        if self.allows_grant(grant):
+            return None
+        if not policy.may_use(self.application_type, grant):
+            return f"A {self.rule.label.lower()} can never use the {grant} grant."
+        return f"This application is not enabled for the {grant} grant; an administrator can enable it."
+
     def save(self, *args, **kwargs) -> None:
         rule = self.rule
         self.client_type = self.CLIENT_CONFIDENTIAL if rule.confidential else self.CLIENT_PUBLIC

@@ -208,3 +208,20 @@ def test_flow_table_page_and_json_match_the_seeds(base_url):
     assert page.status_code == 200
     for name in X.RESPONSE_TYPES:
         assert f"<code>{name}</code>" in page.text
+
+
+@pytest.mark.parametrize(
+    ("app_type", "grant", "words"),
+    [
+        ("spa", "password", "can never use the password grant"),
+        ("web", "password", "not enabled for the password grant"),
+        ("service", "authorization_code", "can never use the authorization_code grant"),
+    ],
+)
+def test_refusals_say_why(browser, default_server, app_type, grant, words):
+    client = make_client(app_type=app_type)
+
+    body = attempt(grant, browser, default_server, client).json()
+
+    assert body["error"] == "unauthorized_client"
+    assert words in body["error_description"]

@@ -1,0 +1,95 @@
+"""Refresh Token grant (RFC 6749 §6): rotation, reuse detection (RFC 9700 §4.14.2), downscoping."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.factories import make_client
+from tests.support.oauth import AuthorizationRequest, location_params
+
+
+SCOPE = "openid profile offline_access"
+
+
+@pytest.fixture(params=["web", "spa"])
+def client(request, transactional_db):
+    return make_client(app_type=request.param)
+
+
+@pytest.fixture
+def first_tokens(browser, default_server, client) -> dict:
+    auth = AuthorizationRequest(client, default_server, scope=SCOPE)
+    response = auth.token_request(location_params(browser.authorize(auth.url))["code"])
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def refresh(server, client, refresh_token: str, **extra) -> requests.Response:
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}
+    auth = (client.client_id, client.secret) if client.secret else None
+    if auth is None:
+        data["client_id"] = client.client_id
+    return requests.post(server.endpoint_url("token"), data=data, auth=auth, timeout=10)
+
+
+def userinfo_status(server, access_token: str) -> int:
+    headers = {"Authorization": f"Bearer {access_token}"}
+    return requests.get(server.endpoint_url("userinfo"), headers=headers, timeout=10).status_code
+
+
+def test_refresh_rotates_the_refresh_token(default_server, client, first_tokens):
+    response = refresh(default_server, client, first_tokens["refresh_token"])
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["refresh_token"] != first_tokens["refresh_token"]
+    assert set(body["scope"].split()) == set(SCOPE.split())
+    assert "id_token" in body
+    assert userinfo_status(default_server, body["access_token"]) == 200
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_family(default_server, client, first_tokens):
+    second = refresh(default_server, client, first_tokens["refresh_token"]).json()
+
+    replay = refresh(default_server, client, first_tokens["refresh_token"])
+
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert refresh(default_server, client, second["refresh_token"]).json()["error"] == "invalid_grant"
+    assert userinfo_status(default_server, second["access_token"]) == 401
+
+
+def test_refresh_can_narrow_the_scopes(default_server, client, first_tokens):
+    body = refresh(default_server, client, first_tokens["refresh_token"], scope="profile offline_access").json()
+
+    assert body["scope"].split() == ["profile", "offline_access"]
+    assert "id_token" not in body  # openid was left out
+    assert "refresh_token" in body
+
+
+def test_refresh_cannot_add_a_scope_it_never_had(default_server, client, first_tokens):
+    response = refresh(default_server, client, first_tokens["refresh_token"], scope="openid email offline_access")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
+
+
+def test_dropping_offline_access_spends_the_refresh_token(default_server, client, first_tokens):
+    body = refresh(default_server, client, first_tokens["refresh_token"], scope="openid").json()
+
+    assert "refresh_token" not in body and "access_token" in body
+    assert refresh(default_server, client, first_tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_refresh_token_is_bound_to_its_server(org_server, client, first_tokens):
+    response = refresh(org_server, client, first_tokens["refresh_token"])
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_refresh_token_is_bound_to_its_client(default_server, first_tokens, client):
+    other = make_client(app_type=client.application_type)
+
+    response = refresh(default_server, other, first_tokens["refresh_token"])
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
