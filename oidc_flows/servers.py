@@ -73,6 +73,20 @@ class FlowsServer(Server):
         # The authorization and token endpoints share `_default_token_type`; the resource endpoint `_tokens`.
         self.bearer = self._default_token_type = self._tokens["Bearer"] = bearer
         self.password_grant = self._grant_types["password"] = PasswordGrant(request_validator)
+        for code_grant in (
+            self.auth_grant,
+            self.openid_connect_auth.proxy_target,
+            self.openid_connect_hybrid.proxy_target,
+        ):
+            # RFC 9700 §2.1.1: S256 only; oauthlib also knows "plain".
+            methods = code_grant._code_challenge_methods
+            code_grant._code_challenge_methods = {m: methods[m] for m in policy.CODE_CHALLENGE_METHODS}
+
+    def validate_userinfo_request(self, request: OAuthRequest) -> None:
+        # oauthlib validates the token *for* openid, so a good token without openid looked invalid
+        # (401). Validate the token alone; its scopes then decide: 403 insufficient_scope (RFC 6750 §3.1).
+        request.scopes = []
+        super().validate_userinfo_request(request)
 
 
 def oauthlib_core(server: AuthorizationServer, *, http_request: HttpRequest | None = None) -> OAuthLibCore:

@@ -139,8 +139,12 @@ class FlowsValidator(OAuth2Validator):
         self, client_id, code, redirect_uri, client, request: OAuthRequest, *args, **kwargs
     ) -> bool:
         grant = self._grant(code, request)
-        # RFC 6749 §4.1.3: identical to the redirect_uri of the authorization request.
-        return grant is not None and grant.redirect_uri == redirect_uri
+        if grant is None or grant.redirect_uri != redirect_uri:
+            # RFC 6749 §4.1.3 / §5.2: a redirect_uri unlike the authorization request's is invalid_grant.
+            raise errors.InvalidGrantError(
+                description="redirect_uri differs from the authorization request.", request=request
+            )
+        return True
 
     def get_code_challenge(self, code, request: OAuthRequest) -> str | None:
         grant = self._grant(code, request)

@@ -56,11 +56,15 @@ def response_params(location: str, redirect_uri: str) -> dict[str, str]:
     return dict(p for p in parse_qsl(parts.query, keep_blank_values=True) if p not in own)
 
 
-def _without_prompt_login(request: HttpRequest) -> str:
-    """This request's URL with ``login`` dropped from ``prompt``, so signing in satisfies it once."""
-    params = [(k, v) for k, v in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)]
+def _after_sign_in(request: HttpRequest) -> str:
+    """This request's URL without ``prompt=login`` and ``max_age``: signing in satisfies them once.
+
+    Kept, they would send the user back to the sign-in page forever (``max_age=0``).
+    """
     kept = []
-    for key, value in params:
+    for key, value in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True):
+        if key == "max_age":
+            continue
         if key == "prompt":
             value = " ".join(p for p in value.split() if p != "login")
             if not value:
@@ -104,7 +108,7 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
             return self.respond(request, client, credentials, params)
         prompt = set(request.GET.get("prompt", "").split())
         if not sessions.is_fresh(request) or (decision is None and "login" in prompt):
-            return redirect_to_login(_without_prompt_login(request), settings.LOGIN_URL)
+            return redirect_to_login(_after_sign_in(request), settings.LOGIN_URL)
 
         if decision == "deny":
             return self.deny(request, credentials, client)

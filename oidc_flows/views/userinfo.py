@@ -17,4 +17,6 @@ class UserInfoView(ServerBoundMixin, dot.UserInfoView):
         if response.content.startswith(b"{"):
             response["Content-Type"] = "application/json"  # DOT leaves Django's text/html default
         response["Cache-Control"] = "no-store"  # personal data
+        if response.status_code == 403:
+            response["WWW-Authenticate"] = 'Bearer error="insufficient_scope", scope="openid"'
         return response

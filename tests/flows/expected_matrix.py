@@ -8,23 +8,23 @@ a wrong protocol table makes the matrix test fail.
 
 GRANTS = {
     #                      web         spa         native      service
-    "authorization_code": ("default", "default", "default", "never"),
-    "refresh_token": ("default", "default", "default", "never"),
-    "implicit": ("optional", "optional", "optional", "never"),
-    "password": ("optional", "never", "optional", "never"),
-    "client_credentials": ("optional", "never", "never", "default"),
+    "authorization_code": ("default",  "default",  "default",  "never"),
+    "refresh_token":      ("default",  "default",  "default",  "never"),
+    "implicit":           ("optional", "optional", "optional", "never"),
+    "password":           ("optional", "never",    "optional", "never"),
+    "client_credentials": ("optional", "never",    "never",    "default"),
 }
 APP_TYPES = ("web", "spa", "native", "service")
 
 # response_type: (grant it needs, what /authorize returns, default response mode)
 RESPONSE_TYPES = {
-    "code": ("authorization_code", {"code"}, "query"),
-    "token": ("implicit", {"access_token"}, "fragment"),
-    "id_token": ("implicit", {"id_token"}, "fragment"),
-    "id_token token": ("implicit", {"id_token", "access_token"}, "fragment"),
-    "code id_token": ("authorization_code", {"code", "id_token"}, "fragment"),
-    "code token": ("authorization_code", {"code", "access_token"}, "fragment"),
-    "code id_token token": ("authorization_code", {"code", "id_token", "access_token"}, "fragment"),
+    "code":                ("authorization_code", {"code"},                               "query"),
+    "token":               ("implicit",           {"access_token"},                       "fragment"),
+    "id_token":            ("implicit",           {"id_token"},                           "fragment"),
+    "id_token token":      ("implicit",           {"id_token", "access_token"},           "fragment"),
+    "code id_token":       ("authorization_code", {"code", "id_token"},                   "fragment"),
+    "code token":          ("authorization_code", {"code", "access_token"},               "fragment"),
+    "code id_token token": ("authorization_code", {"code", "id_token", "access_token"},   "fragment"),
 }
 
 # Tokens from /token per grant and granted scopes (001): ID token only with openid, refresh token

@@ -135,5 +135,6 @@ class AuthorizationRequest:
             auth = (self.client.client_id, secret)
         else:
             data["client_id"] = self.client.client_id
+        auth = overrides.pop("auth", auth)
         data |= overrides
-        return requests.post(self.server.endpoint_url("token"), data=data, auth=overrides.pop("auth", auth), timeout=10)
+        return requests.post(self.server.endpoint_url("token"), data=data, auth=auth, timeout=10)
