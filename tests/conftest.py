@@ -9,6 +9,15 @@ from tests.factories import make_user
 from tests.support.oauth import Browser
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """PBKDF2 costs ~0.5 s per sign-in here; tests sign in hundreds of times. Client secrets keep their hasher."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "oidc_flows.hashers.ClientSecretHasher",
+    ]
+
+
 @pytest.fixture
 def base_url(live_server, settings) -> str:
     """The live server's URL, which is also the IdP's BASE_URL (issuers are built from it)."""

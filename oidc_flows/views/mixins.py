@@ -23,6 +23,11 @@ def error_page(request: HttpRequest, error: str, description: str, status: int =
     return render(request, "oidc_flows/error.html", context, status=status)
 
 
+def _has_nul(request: HttpRequest) -> bool:
+    params = (request.GET, request.POST) if request.method == "POST" else (request.GET,)
+    return any("\x00" in key or any("\x00" in v for v in values) for p in params for key, values in p.lists())
+
+
 class ServerBoundMixin:
     """Resolve the authorization server once per request, from the URL, and bind oauthlib to it."""
 
@@ -32,6 +37,9 @@ class ServerBoundMixin:
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
+            if _has_nul(request):
+                # No legitimate parameter holds a NUL byte, and PostgreSQL text cannot store one.
+                raise ProtocolError("invalid_request", "Parameters must not contain NUL bytes.")
             self.server = servers.resolve(kwargs.pop("server_id", None))
         except ProtocolError as exc:
             if self.html_errors:

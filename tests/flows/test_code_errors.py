@@ -20,15 +20,6 @@ SCENARIO = {"server": "default", "scopes": "openid profile email"}
 OTHER_REDIRECT = "https://rp.example/other-cb"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2 costs ~0.5 s per sign-in on this machine; client secrets keep their own hasher."""
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "oidc_flows.hashers.ClientSecretHasher",
-    ]
-
-
 @pytest.fixture
 def web(user):
     return make_client(app_type="web", redirect_uris=(RP_REDIRECT, OTHER_REDIRECT))
@@ -365,3 +356,14 @@ def test_userinfo_with_only_openid_releases_nothing_personal(base_url, default_s
 
     assert response.status_code == 200
     assert response.json() == {"sub": str(carol.pk)}
+
+
+@pytest.mark.parametrize("param", ["client_id", "state", "scope", "redirect_uri"])
+def test_nul_bytes_at_authorize_get_an_error_page(browser, default_server, web, param):
+    auth = AuthorizationRequest(web, default_server)
+    url = f"{auth.url}&{param}=%00" if param != "client_id" else auth.url.replace("client_id=", "client_id=%00")
+
+    response = browser.get(url)
+
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert "invalid_request" in response.text

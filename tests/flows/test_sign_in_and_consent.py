@@ -21,15 +21,6 @@ from tests.support.oauth import AuthorizationRequest, Browser, location_params
 SCENARIO = {"server": "default", "scopes": "openid profile email"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2 costs ~0.5 s per sign-in on this machine; client secrets keep their own hasher."""
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "oidc_flows.hashers.ClientSecretHasher",
-    ]
-
-
 @pytest.fixture
 def web(user):
     return make_client(app_type="web")

@@ -30,15 +30,6 @@ RESPONSE_TYPES = {"code", "token", "id_token", "code id_token", "code token", "i
 PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2 costs ~0.5 s per sign-in on this machine; client secrets keep their own hasher."""
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "oidc_flows.hashers.ClientSecretHasher",
-    ]
-
-
 @pytest.fixture
 def servers(base_url) -> dict[str, AuthorizationServer]:
     return {
