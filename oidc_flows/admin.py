@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from oauth2_provider.generators import generate_client_secret
 
+from . import policy
 from .models import Application, AuthorizationServer, Consent, Scope, SigningKey, UserProfile
 
 
@@ -49,23 +51,50 @@ class AuthorizationServerAdmin(admin.ModelAdmin):
         keys.ensure_signing_key(obj)
 
 
+ApplicationFields = (
+    "name",
+    "application_type",
+    "client_id",
+    "grant_types",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "allowed_origins",
+    "token_endpoint_auth_method",
+    "skip_authorization",
+    "is_active",
+)
+
+
+class ApplicationForm(forms.ModelForm):
+    """Grant choices come from the protocol table; the model's clean() applies its rules per type."""
+
+    grant_types = forms.MultipleChoiceField(
+        choices=[(g.value, g.value) for g in policy.Grant],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Leave empty for the type's defaults. Implicit and password are for legacy clients only.",
+    )
+
+    class Meta:
+        model = Application
+        fields = ApplicationFields
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["grant_types"] = sorted(self.instance.grant_type_set)
+
+    def clean_grant_types(self) -> str:
+        return " ".join(sorted(self.cleaned_data["grant_types"]))
+
+
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
+    form = ApplicationForm
     list_display = ("name", "client_id", "application_type", "grant_types", "is_active")
     list_filter = ("application_type", "is_active")
     search_fields = ("name", "client_id")
-    fields = (
-        "name",
-        "application_type",
-        "client_id",
-        "grant_types",
-        "redirect_uris",
-        "post_logout_redirect_uris",
-        "allowed_origins",
-        "token_endpoint_auth_method",
-        "skip_authorization",
-        "is_active",
-    )
+    fields = ApplicationFields
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
         return ("client_id", "application_type") if obj else ()
