@@ -14,8 +14,7 @@ $(BIN)/python:
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . 2>/dev/null || \
-	  $(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e . 2>&1 | grep -v -i "warning\|editable\|wheel_obj" || true
 	touch $@
 
 install: $(VENV)/.installed
