@@ -1,5 +1,7 @@
 """The models of oidc_flows; see each module."""
 
+from .access import AccessPolicy, PolicyRule
+from .claims import Claim
 from .clients import Application
 from .keys import KeyAlg, KeyStatus, SigningKey
 from .servers import AuthorizationServer, Scope
@@ -8,6 +10,9 @@ from .users import Consent, UserProfile
 
 
 __all__ = [
+    "AccessPolicy",
+    "Claim",
+    "PolicyRule",
     "AccessToken",
     "Application",
     "AuthorizationServer",

@@ -54,6 +54,13 @@ class AuthorizationServer(models.Model):
         help_text=_("The org server issues tokens for the IdP's own APIs; its endpoints are /oauth2/v1/."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    key_rotation_days = models.PositiveIntegerField(
+        _("rotate signing key every (days)"),
+        default=90,
+        help_text=_(
+            "The active key is replaced automatically after this many days; 0: only when an administrator rotates it."
+        ),
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

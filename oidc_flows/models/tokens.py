@@ -52,6 +52,9 @@ class AccessToken(ServerScopesMixin, AbstractAccessToken):
 
 class RefreshToken(AbstractRefreshToken):
     server = models.ForeignKey(AuthorizationServer, on_delete=models.CASCADE, related_name="+")
+    # From the access policy rule that issued the family (None: no limit); copied on rotation.
+    family_expires = models.DateTimeField(null=True, blank=True)
+    idle_seconds = models.PositiveIntegerField(null=True, blank=True)
     grant = models.ForeignKey(
         "oidc_flows.Grant", null=True, blank=True, on_delete=models.SET_NULL, related_name="refresh_tokens"
     )

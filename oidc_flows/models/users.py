@@ -29,6 +29,9 @@ class UserProfile(models.Model):
     region = models.CharField(max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=100, blank=True)
+    attributes = models.JSONField(
+        default=dict, blank=True, help_text=_('Custom attributes for claims, e.g. {"department": "Finance"}.')
+    )
     updated = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
