@@ -27,6 +27,7 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests/resource --ds=tests.resource.site.settings --confcutdir=tests/resource
 
 lint: install
 	$(BIN)/ruff check .

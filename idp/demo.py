@@ -91,7 +91,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         jwt=token["access_token"],
         key=jwks,
         expected_type="JWS",
-        check_claims={"iss": server.issuer, "aud": server.audience, "exp": None},
+        check_claims={"iss": server.issuer, "aud": server.effective_audience, "exp": None},
     )
     userinfo = requests.get(
         server.endpoint_url("userinfo"), timeout=10, headers={"Authorization": f"Bearer {token['access_token']}"}

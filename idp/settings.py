@@ -87,6 +87,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
+# Django's ModelBackend plus a lockout after repeated wrong passwords (oidc_flows/lockout.py).
+AUTHENTICATION_BACKENDS = ["oidc_flows.lockout.LockoutBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

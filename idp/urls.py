@@ -13,6 +13,7 @@ admin.site.index_title = "Identity provider"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("demo/", include(demo.urlpatterns)),
+    path("api/demo/", include("idp.api")),  # the demo resource API (oidc_flows.resource)
     path("", demo.home, name="home"),
     path("", include("oidc_flows.urls")),
 ]

@@ -1,24 +1,43 @@
 """Standard claims per scope (OIDC Core §5.4) and how we resolve them for a user."""
+
 from __future__ import annotations
 
 import functools
+import re
 from types import MappingProxyType
 from typing import Any, Final
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.module_loading import import_string
 
+from .models import AuthorizationServer, Claim
 from .settings import flows_settings
 
 
-SCOPE_CLAIMS: Final = MappingProxyType({
-    "openid":  ("sub",),
-    "profile": ("name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
-                "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at"),
-    "email":   ("email", "email_verified"),
-    "address": ("address",),
-    "phone":   ("phone_number", "phone_number_verified"),
-})
+SCOPE_CLAIMS: Final = MappingProxyType(
+    {
+        "openid": ("sub",),
+        "profile": (
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
+        ),
+        "email": ("email", "email_verified"),
+        "address": ("address",),
+        "phone": ("phone_number", "phone_number_verified"),
+    }
+)
 SUPPORTED_CLAIMS: Final = tuple(sorted({c for names in SCOPE_CLAIMS.values() for c in names}))
 
 
@@ -47,8 +66,11 @@ class DefaultClaimsAdapter:
         profile = getattr(user, "oidc_profile", None)
         get = functools.partial(getattr, profile) if profile else (lambda name, default=None: default)
         address = {
-            "street_address": get("street_address", ""), "locality": get("locality", ""),
-            "region": get("region", ""), "postal_code": get("postal_code", ""), "country": get("country", ""),
+            "street_address": get("street_address", ""),
+            "locality": get("locality", ""),
+            "region": get("region", ""),
+            "postal_code": get("postal_code", ""),
+            "country": get("country", ""),
         }
         birthdate = get("birthdate", None)
         updated = get("updated", None)
@@ -91,3 +113,52 @@ def user_claims(user: AbstractBaseUser, scopes: frozenset[str] | set[str]) -> di
     wanted = claims_for(scopes) | {"sub"}
     every = adapter().all_claims(user)
     return {name: every[name] for name in sorted(wanted) if every.get(name) not in ("", None)}
+
+
+def _attribute(user: AbstractBaseUser, name: str) -> Any:
+    """A user attribute for a custom claim: a standard claim, or a custom profile attribute.
+
+    Only these two sources: a claim can never expose the password hash or other model internals.
+    """
+    standard = adapter().all_claims(user)
+    if name in standard:
+        return standard[name]
+    profile = getattr(user, "oidc_profile", None)
+    return (profile.attributes or {}).get(name) if profile is not None else None
+
+
+def _groups(user: AbstractBaseUser, claim: Claim) -> list[str]:
+    names = sorted(user.groups.values_list("name", flat=True))
+    match = {
+        Claim.GroupFilter.STARTS_WITH: lambda n: n.startswith(claim.value),
+        Claim.GroupFilter.EQUALS: lambda n: n == claim.value,
+        Claim.GroupFilter.CONTAINS: lambda n: claim.value in n,
+        Claim.GroupFilter.REGEX: lambda n: re.fullmatch(claim.value, n) is not None,
+    }[claim.group_filter]
+    return [n for n in names if match(n)]
+
+
+def claim_value(claim: Claim, user: AbstractBaseUser | None) -> Any:
+    """The value of a custom claim for ``user`` (``None``: no user or no value, so left out)."""
+    if claim.value_type == Claim.ValueType.CONSTANT:
+        return claim.value
+    if user is None:
+        return None  # client_credentials: there is nobody to describe
+    if claim.value_type == Claim.ValueType.GROUPS:
+        return _groups(user, claim) or None
+    return _attribute(user, claim.value)
+
+
+def custom_claims(
+    server: AuthorizationServer, user: AbstractBaseUser | None, scopes: frozenset[str], *, for_id_token: bool
+) -> dict[str, Any]:
+    """The server's custom claims for one token: active, for this token type, and their scopes granted."""
+    kind = {"in_id_token": True} if for_id_token else {"in_access_token": True}
+    found = {}
+    for claim in Claim.objects.filter(server=server, is_active=True, **kind):
+        if claim.scope_set and not claim.scope_set & scopes:
+            continue
+        value = claim_value(claim, user)
+        if value not in (None, "", []):
+            found[claim.name] = value
+    return found

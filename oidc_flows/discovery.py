@@ -20,6 +20,9 @@ def build_metadata(server: AuthorizationServer) -> dict[str, Any]:
         "authorization_endpoint": url("authorize"),
         "token_endpoint": url("token"),
         "userinfo_endpoint": url("userinfo"),
+        "end_session_endpoint": url("logout"),  # OpenID Connect RP-Initiated Logout 1.0 §2.1
+        "introspection_endpoint": url("introspect"),  # RFC 8414 §2 / RFC 7662
+        "revocation_endpoint": url("revoke"),  # RFC 8414 §2 / RFC 7009
         "jwks_uri": url("keys"),
         "response_types_supported": sorted(policy.RESPONSE_TYPES),
         "response_modes_supported": list(policy.RESPONSE_MODES),
@@ -35,8 +38,12 @@ def build_metadata(server: AuthorizationServer) -> dict[str, Any]:
         ),
         "claims_supported": sorted({*claims.SUPPORTED_CLAIMS, *TOKEN_CLAIMS}),
         "token_endpoint_auth_methods_supported": list(policy.TOKEN_ENDPOINT_AUTH_METHODS),
+        # Same client authentication as /token; "none": public clients, for their own tokens only.
+        "introspection_endpoint_auth_methods_supported": list(policy.TOKEN_ENDPOINT_AUTH_METHODS),
+        "revocation_endpoint_auth_methods_supported": list(policy.TOKEN_ENDPOINT_AUTH_METHODS),
         "code_challenge_methods_supported": list(policy.CODE_CHALLENGE_METHODS),
-        "prompt_values_supported": ["none", "login", "consent"],
+        # select_account is answered per OIDC Core §3.1.2.6 (account_selection_required), see views/authorize.py.
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

@@ -1,30 +1,81 @@
-"""Signing keys of an authorization server: the signing key and the JWKS (RFC 7517)."""
+"""Signing keys of an authorization server: the signing key, rotation, and the JWKS (RFC 7517).
+
+A key moves forward only: next → active → retired. The JWKS publishes next, active and retired
+keys still inside their grace period, so a verifier holding yesterday's JWKS keeps verifying
+tokens signed before a rotation, and one holding today's already knows tomorrow's key.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import transaction
+from django.utils import timezone
 
 from .models import AuthorizationServer, SigningKey
 from .models.keys import KeyStatus
 from .settings import flows_settings
 
 
+def _generate(server: AuthorizationServer, status: str) -> SigningKey:
+    return SigningKey.objects.generate(server, status=status, alg=flows_settings().SIGNING_ALG)
+
+
 def ensure_signing_key(server: AuthorizationServer) -> SigningKey:
-    """Return the server's active key, generating one if it has none."""
+    """Return the server's active key, generating it (and the published ``next`` key) if missing."""
     with transaction.atomic():
-        key = SigningKey.objects.select_for_update().filter(server=server, status=KeyStatus.ACTIVE).first()
-        return key or SigningKey.objects.generate(server, status=KeyStatus.ACTIVE, alg=flows_settings().SIGNING_ALG)
+        keys = {k.status: k for k in SigningKey.objects.select_for_update().filter(server=server)}
+        if KeyStatus.NEXT not in keys:
+            _generate(server, KeyStatus.NEXT)  # published from day one, so the first rotation breaks no verifier
+        return keys.get(KeyStatus.ACTIVE) or _generate(server, KeyStatus.ACTIVE)
+
+
+@transaction.atomic
+def rotate(server: AuthorizationServer, *, now: datetime | None = None) -> SigningKey:
+    """Activate the ``next`` key (or a fresh one), retire the active one, and publish a new ``next``.
+
+    Returns the newly active key. Verifiers that fetched the JWKS since the last rotation already
+    hold it, so tokens signed from now on verify at once.
+    """
+    now = now or timezone.now()
+    # Lock the server's keys: two nodes rotating at once would otherwise both promote a key.
+    keys = {k.status: k for k in SigningKey.objects.select_for_update().filter(server=server).exclude(status="retired")}
+    if active := keys.get(KeyStatus.ACTIVE):
+        active.status, active.retired_at = KeyStatus.RETIRED, now
+        active.save(update_fields=["status", "retired_at"])
+    promoted = keys.get(KeyStatus.NEXT) or _generate(server, KeyStatus.NEXT)
+    promoted.status, promoted.activated_at = KeyStatus.ACTIVE, now
+    promoted.save(update_fields=["status", "activated_at"])
+    _generate(server, KeyStatus.NEXT)
+    return promoted
+
+
+def is_due(server: AuthorizationServer, key: SigningKey, *, now: datetime | None = None) -> bool:
+    """Whether the active key is older than the server's rotation interval."""
+    if not server.key_rotation_days or key.activated_at is None:
+        return False
+    return key.activated_at + timedelta(days=server.key_rotation_days) <= (now or timezone.now())
 
 
 def signing_key(server: AuthorizationServer) -> SigningKey:
-    """The key that signs this server's tokens now."""
+    """The key that signs this server's tokens now; rotates first when the interval has passed."""
     key = SigningKey.objects.filter(server=server, status=KeyStatus.ACTIVE).first()
-    return key or ensure_signing_key(server)
+    if key is None:
+        return ensure_signing_key(server)
+    if is_due(server, key):
+        with transaction.atomic():
+            # Another node may have rotated meanwhile: decide again under the lock.
+            current = SigningKey.objects.select_for_update().get(server=server, status=KeyStatus.ACTIVE)
+            return rotate(server) if is_due(server, current) else current
+    return key
 
 
-def published(server: AuthorizationServer) -> list[SigningKey]:
-    """Keys a verifier may meet: next, active and retired keys (until they are deleted)."""
-    return list(SigningKey.objects.filter(server=server).order_by("status", "-created"))
+def published(server: AuthorizationServer, *, now: datetime | None = None) -> list[SigningKey]:
+    """Keys a verifier may meet: next, active, and retired keys still inside their grace period."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=flows_settings().RETIRED_KEY_PUBLISH_SECONDS)
+    keys = SigningKey.objects.filter(server=server).exclude(status=KeyStatus.RETIRED, retired_at__lte=cutoff)
+    order = {KeyStatus.ACTIVE: 0, KeyStatus.NEXT: 1, KeyStatus.RETIRED: 2}
+    return sorted(keys, key=lambda k: (order[k.status], -k.created.timestamp()))
 
 
 def jwks(server: AuthorizationServer) -> dict[str, list[dict]]:

@@ -94,9 +94,10 @@ def oauthlib_core(server: AuthorizationServer, *, http_request: HttpRequest | No
     from . import tokens  # tokens imports the validator's helpers; keep the import graph acyclic
     from .validators import FlowsValidator
 
+    validator = FlowsValidator(server, http_request)
     oauth_server = FlowsServer(
-        FlowsValidator(server, http_request),
-        token_expires_in=tokens.access_token_lifetime,
+        validator,
+        token_expires_in=validator.access_token_seconds,  # the access policy rule decides
         token_generator=tokens.access_token_generator(server),
         refresh_token_generator=tokens.opaque_token,
     )
@@ -105,9 +106,20 @@ def oauthlib_core(server: AuthorizationServer, *, http_request: HttpRequest | No
 
 @transaction.atomic
 def create_server(
-    server_id: str, *, name: str, description: str = "", audience: str = "", is_org: bool = False
+    server_id: str,
+    *,
+    name: str,
+    description: str = "",
+    audience: str = "",
+    is_org: bool = False,
+    default_policy: bool = False,
 ) -> AuthorizationServer:
-    """Create an authorization server with its system scopes and a signing key."""
+    """Create an authorization server with its system scopes and a signing key.
+
+    Like Okta, a new custom server issues nothing until an access policy allows it; pass
+    ``default_policy=True`` for the permissive policy that ``default`` ships with.
+    """
+    from .access import create_default_policy
     from .keys import ensure_signing_key
 
     server = AuthorizationServer(
@@ -117,6 +129,8 @@ def create_server(
     server.save()
     ensure_system_scopes(server)
     ensure_signing_key(server)
+    if default_policy and not is_org:
+        create_default_policy(server)
     return server
 
 
@@ -143,4 +157,4 @@ def ensure_builtin_servers(**kwargs: Any) -> None:
             description="Issues tokens for the identity provider's own APIs.",
         )
     if not AuthorizationServer.objects.filter(server_id="default").exists():
-        create_server("default", name="default", description="Default custom authorization server")
+        create_server("default", name="default", description="Default custom authorization server", default_policy=True)

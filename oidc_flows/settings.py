@@ -26,6 +26,8 @@ class FlowsSettings:
     ID_TOKEN_SECONDS: int = 3600
     #: Algorithm of newly generated signing keys: "RS256" or "ES256".
     SIGNING_ALG: str = "RS256"
+    #: How long a retired key stays in the JWKS, in seconds: longer than any token it signed lives.
+    RETIRED_KEY_PUBLISH_SECONDS: int = 7 * 24 * 3600
     #: Dotted path of the class that resolves user claims (the one policy seam).
     CLAIMS_ADAPTER: str = "oidc_flows.claims.DefaultClaimsAdapter"
 

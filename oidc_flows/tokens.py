@@ -33,11 +33,6 @@ def sign(server: AuthorizationServer, payload: dict[str, Any], *, typ: str = "JW
     return token.serialize()
 
 
-def access_token_lifetime(request: OAuthRequest) -> int:
-    """Seconds an access token lives (oauthlib calls this before generating the token)."""
-    return flows_settings().ACCESS_TOKEN_SECONDS
-
-
 def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest) -> dict[str, Any]:
     """RFC 9068 §2.2 claims, plus Okta's ``cid``/``uid``/``scp`` so Okta-minded verifiers work too."""
     now = int(time.time())
@@ -47,7 +42,7 @@ def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest
     payload: dict[str, Any] = {
         "iss": server.issuer,
         "sub": claims.adapter().subject(user) if user is not None else client_id,
-        "aud": server.audience,
+        "aud": server.effective_audience,
         "exp": now + int(request.expires_in),
         "iat": now,
         "jti": uuid.uuid4().hex,
@@ -60,7 +55,8 @@ def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest
         payload["uid"] = str(user.pk)
         if auth_time := getattr(request, "auth_time", None):
             payload["auth_time"] = int(auth_time)
-    return payload
+    # Custom claims first: the protocol's own claims always win (Claim.clean refuses reserved names).
+    return claims.custom_claims(server, user, frozenset(scopes), for_id_token=False) | payload
 
 
 def access_token_generator(server: AuthorizationServer) -> Callable[[OAuthRequest], str]:

@@ -6,7 +6,7 @@ Include at the site root: the org server's discovery documents live at /.well-kn
 from django.urls import include, path, register_converter
 
 from . import converters, views
-from .views import flows
+from .views import account, flows
 
 
 register_converter(converters.ServerIdConverter, "server_id")
@@ -18,6 +18,9 @@ endpoints = [
     path("v1/token", views.TokenView.as_view(), name="token"),
     path("v1/keys", views.KeysView.as_view(), name="keys"),
     path("v1/userinfo", views.UserInfoView.as_view(), name="userinfo"),
+    path("v1/introspect", views.IntrospectView.as_view(), name="introspect"),
+    path("v1/revoke", views.RevokeView.as_view(), name="revoke"),
+    path("v1/logout", views.EndSessionView.as_view(), name="logout"),  # RP-Initiated Logout 1.0
 ]
 well_known = [
     path(".well-known/openid-configuration", views.MetadataView.as_view(), name="openid-configuration"),
@@ -27,6 +30,9 @@ well_known = [
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("account/", account.account_page, name="account"),
+    path("account/sessions/<uuid:sid>/end", account.end_session, name="account-end-session"),
+    path("account/consents/<int:pk>/withdraw", account.withdraw, name="account-withdraw-consent"),
     path("flows", flows.flows_page, name="flows"),
     path("flows.json", flows.flows_json, name="flows-json"),
     path("oauth2/", include((endpoints, "org"))),

@@ -18,7 +18,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749 import errors
 
-from . import claims, consent, policy, sessions, tokens
+from . import access, claims, consent, policy, sessions, tokens
 from .models import AccessToken, AuthorizationServer, Grant, IDToken, RefreshToken, Scope
 from .settings import flows_settings
 
@@ -69,6 +69,25 @@ class FlowsValidator(OAuth2Validator):
         request.auth_time = int(time.time())  # the password grant authenticates the user right now
         return True
 
+    # -- access policies (access.py) -------------------------------------------------------------
+    def decide(self, request: OAuthRequest) -> access.Decision:
+        """The access policy decision for this request, evaluated once; raise when no rule allows it."""
+        decision = getattr(request, "access_decision", None)
+        if decision is not None:
+            return decision
+        grant = request.grant_type or policy.response_type_rule(request.response_type or "").requires
+        decision = access.evaluate(self.server, request.client, grant, request.user, request.scopes or ())
+        if decision is None:
+            at_authorize = request.grant_type is None
+            error = errors.AccessDeniedError if at_authorize else errors.UnauthorizedClientError
+            raise error(description=access.NO_MATCH, request=request)
+        request.access_decision = decision
+        return decision
+
+    def access_token_seconds(self, request: OAuthRequest) -> int:
+        """oauthlib's ``token_expires_in``: called just before an access token is generated."""
+        return self.decide(request).access_token_seconds
+
     # -- scopes ----------------------------------------------------------------------------------
     def validate_scopes(self, client_id, scopes, client, request: OAuthRequest, *args, **kwargs) -> bool:
         if "" in scopes:  # oauthlib turns `scope=` into [""]: an empty parameter is an absent one
@@ -94,6 +113,7 @@ class FlowsValidator(OAuth2Validator):
 
     # -- authorization codes ---------------------------------------------------------------------
     def _create_authorization_code(self, request: OAuthRequest, code: dict, expires=None) -> Grant:
+        self.decide(request)  # no code for a request that no access policy allows
         seconds = flows_settings().AUTHORIZATION_CODE_SECONDS
         auth_time = getattr(request, "auth_time", None)
         return Grant.objects.create(
@@ -194,6 +214,7 @@ class FlowsValidator(OAuth2Validator):
         return access_token
 
     def _create_refresh_token(self, request: OAuthRequest, refresh_token_code, access_token, previous_refresh_token):
+        decision = self.decide(request)
         refresh_token = RefreshToken(
             server=self.server,
             user=request.user,
@@ -202,6 +223,11 @@ class FlowsValidator(OAuth2Validator):
             token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
             grant=previous_refresh_token.grant if previous_refresh_token else getattr(request, "grant", None),
             resource=getattr(request, "resource", []),
+            # The family's deadline is set once, when it starts; rotation never extends it.
+            family_expires=previous_refresh_token.family_expires
+            if previous_refresh_token
+            else decision.family_expires(),
+            idle_seconds=decision.refresh_token_idle_seconds,
         )
         self._set_token_value(refresh_token, refresh_token_code)
         refresh_token.save()
@@ -215,8 +241,16 @@ class FlowsValidator(OAuth2Validator):
         )
 
     def validate_refresh_token(self, refresh_token, client, request: OAuthRequest, *args, **kwargs) -> bool:
-        if not RefreshToken.objects.filter(server=self.server, token_checksum=_checksum(refresh_token)).exists():
-            return False
+        live = RefreshToken.objects.filter(
+            server=self.server, token_checksum=_checksum(refresh_token), revoked__isnull=True
+        ).first()
+        if live is not None and refresh_token_expired(live):
+            return False  # past its family's lifetime or unused for too long (the access policy rule)
+        if (
+            live is None
+            and not RefreshToken.objects.filter(server=self.server, token_checksum=_checksum(refresh_token)).exists()
+        ):
+            return False  # unknown here: another server's token is never even looked at
         return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
 
     # -- ID tokens -------------------------------------------------------------------------------
@@ -235,7 +269,7 @@ class FlowsValidator(OAuth2Validator):
     def get_id_token_dictionary(self, token, token_handler, request: OAuthRequest) -> tuple[dict[str, Any], datetime]:
         lifetime = tokens.id_token_lifetime()
         expires = timezone.now() + timedelta(seconds=lifetime)
-        payload = claims.user_claims(request.user, set(request.scopes or ()))
+        payload = self.get_userinfo_claims(request)
         payload |= {
             "iss": self.server.issuer,
             "exp": int(expires.timestamp()),
@@ -268,7 +302,42 @@ class FlowsValidator(OAuth2Validator):
         return self.validate_bearer_token(token, scopes, request)
 
     def get_userinfo_claims(self, request: OAuthRequest) -> dict[str, Any]:
-        return claims.user_claims(request.user, set(request.scopes or ()))
+        """Standard claims of the granted scopes, plus the server's custom ID-token claims (Okta does the same)."""
+        scopes = frozenset(request.scopes or ())
+        custom = claims.custom_claims(self.server, request.user, scopes, for_id_token=True)
+        return custom | claims.user_claims(request.user, scopes)
+
+    # -- introspection (RFC 7662) and revocation (RFC 7009): who may see or revoke what, in introspection.py
+    def introspect_token(self, token, token_type_hint, request: OAuthRequest, *args, **kwargs) -> dict[str, Any] | None:
+        from . import introspection
+
+        return introspection.introspect(self.server, token, token_type_hint, request.client)
+
+    def revoke_token(self, token, token_type_hint, request: OAuthRequest, *args, **kwargs) -> None:
+        from . import introspection
+
+        introspection.revoke(self.server, token, token_type_hint, request.client)
+
+    # -- id_token_hint (OIDC Core §3.1.2.1); the interactive case is views/authorize.py's -------------
+    def validate_user_match(self, id_token_hint, scopes, claims, request: OAuthRequest) -> bool:
+        """A hint must be an ID token of this server (else invalid_request); with prompt=none it must
+        name the signed-in user (else oauthlib answers login_required). Without prompt=none a
+        mismatch sends the user to the sign-in page instead, which /authorize decides."""
+        if not id_token_hint:
+            return True
+        try:
+            hint = sessions.verify_id_token_hint(self.server, id_token_hint)
+        except sessions.InvalidHint as exc:
+            raise errors.InvalidRequestError(description=str(exc), request=request) from exc
+        prompt = request.prompt or ()
+        if "none" not in (prompt.split() if isinstance(prompt, str) else prompt):  # oauthlib turns it into a set
+            return True
+        return self.http_request is not None and hint.names(self.http_request.user)
+
+
+def refresh_token_expired(token: RefreshToken) -> bool:
+    """Whether a live refresh token is past its family deadline or its idle window."""
+    return token.deadline is not None and token.deadline <= timezone.now()
 
 
 def revoke_tokens_of_grant(grant: Grant) -> None:

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
-import pytest
+import itertools
+from collections.abc import Iterator
 
+import pytest
+from jwcrypto import jwk
+
+import oidc_flows.models.keys as keys_module
 from oidc_flows.models import AuthorizationServer
 from tests.factories import make_user
 from tests.support.oauth import Browser
+
+
+# tests/resource runs apart, with a project that does not install the IdP (see its conftest.py).
+collect_ignore = ["resource"]
+
+
+@pytest.fixture(scope="session")
+def _rsa_key_pool() -> Iterator[jwk.JWK]:
+    return itertools.cycle([jwk.JWK.generate(kty="RSA", size=2048) for _ in range(24)])
+
+
+@pytest.fixture(autouse=True)
+def fast_key_generation(monkeypatch, _rsa_key_pool) -> None:
+    """RSA key generation costs ~0.1 s and every database flush re-creates the built-in servers' keys.
+
+    Tests draw RSA keys in turn from a pool made once per session (any 24 in a row are distinct, so kids
+    stay unique);
+    EC keys are cheap and generated as in production.
+    """
+    real = keys_module.generate_jwk
+    monkeypatch.setattr(keys_module, "generate_jwk", lambda alg: real(alg) if alg == "ES256" else next(_rsa_key_pool))
 
 
 @pytest.fixture(autouse=True)
@@ -41,5 +67,7 @@ def user(transactional_db):
 
 
 @pytest.fixture
-def browser(base_url, user) -> Browser:
-    return Browser(base_url)
+def browser(base_url, user) -> Iterator[Browser]:
+    browser = Browser(base_url)
+    yield browser
+    browser.http.close()  # a kept-alive connection would outlive the test's database

@@ -30,5 +30,6 @@ def make_client(*, app_type: str = "web", redirect_uris: tuple[str, ...] = (RP_R
     return app
 
 
-def make_server(server_id: str = "payments", **kwargs) -> AuthorizationServer:
-    return servers.create_server(server_id, name=server_id.title(), **kwargs)
+def make_server(server_id: str = "payments", *, default_policy: bool = True, **kwargs) -> AuthorizationServer:
+    """A custom server; with the permissive default policy unless asked otherwise (new servers have none)."""
+    return servers.create_server(server_id, name=server_id.title(), default_policy=default_policy, **kwargs)

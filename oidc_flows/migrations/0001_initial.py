@@ -142,10 +142,10 @@ class Migration(migrations.Migration):
             name='AuthorizationServer',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('server_id', models.CharField(help_text='Appears in the URLs: /oauth2/<server id>/v1/authorize. Cannot change later.', max_length=63, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9-]{0,62}$', 'Use 1-63 lowercase letters, digits and hyphens, starting with a letter or digit.')], verbose_name='server id')),
+                ('server_id', models.CharField(help_text='Appears in the URLs: /oauth2/SERVER-ID/v1/authorize. Cannot change later.', max_length=63, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9-]{0,62}$', 'Use 1-63 lowercase letters, digits and hyphens, starting with a letter or digit.')], verbose_name='server id')),
                 ('name', models.CharField(max_length=100, verbose_name='name')),
                 ('description', models.TextField(blank=True, verbose_name='description')),
-                ('audience', models.CharField(blank=True, help_text="The 'aud' of the access tokens this server issues; default api://<server id>.", max_length=255, verbose_name='audience')),
+                ('audience', models.CharField(blank=True, help_text="The 'aud' of the access tokens this server issues; default api://SERVER-ID.", max_length=255, verbose_name='audience')),
                 ('is_org', models.BooleanField(default=False, editable=False, help_text="The org server issues tokens for the IdP's own APIs; its endpoints are /oauth2/v1/.", verbose_name='org server')),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
                 ('created', models.DateTimeField(auto_now_add=True)),

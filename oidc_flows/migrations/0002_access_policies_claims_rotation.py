@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
                 ('grant_types', models.CharField(blank=True, help_text='Space-separated grant types this rule applies to; empty: any grant type.', max_length=255, verbose_name='grant types')),
                 ('scopes', models.CharField(blank=True, help_text='Space-separated scopes a request may ask for under this rule; empty: any scope of the server.', max_length=1000, verbose_name='scopes')),
-                ('access_token_seconds', models.PositiveIntegerField(default=3600, help_text="Between 5 minutes and 24 hours is usual; Okta's default is one hour.", validators=[django.core.validators.MinValueValidator(60)], verbose_name='access token lifetime (s)')),
+                ('access_token_seconds', models.PositiveIntegerField(default=3600, help_text="From 1 minute to 24 hours; Okta's default is one hour.", validators=[django.core.validators.MinValueValidator(60), django.core.validators.MaxValueValidator(86400)], verbose_name='access token lifetime (s)')),
                 ('refresh_token_seconds', models.PositiveIntegerField(blank=True, help_text='Total lifetime of a refresh token family; empty: unlimited.', null=True, verbose_name='refresh token lifetime (s)')),
                 ('refresh_token_idle_seconds', models.PositiveIntegerField(blank=True, default=604800, help_text='A refresh token unused for this long expires; empty: never.', null=True, verbose_name='refresh token idle expiry (s)')),
                 ('groups', models.ManyToManyField(blank=True, related_name='+', to='auth.group', verbose_name='groups')),

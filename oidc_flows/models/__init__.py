@@ -5,6 +5,7 @@ from .claims import Claim
 from .clients import Application
 from .keys import KeyAlg, KeyStatus, SigningKey
 from .servers import AuthorizationServer, Scope
+from .sessions import BrowserSession, SessionApplication
 from .tokens import AccessToken, Grant, IDToken, RefreshToken
 from .users import Consent, UserProfile
 
@@ -16,6 +17,7 @@ __all__ = [
     "AccessToken",
     "Application",
     "AuthorizationServer",
+    "BrowserSession",
     "Consent",
     "Grant",
     "IDToken",
@@ -23,6 +25,7 @@ __all__ = [
     "KeyStatus",
     "RefreshToken",
     "Scope",
+    "SessionApplication",
     "SigningKey",
     "UserProfile",
 ]

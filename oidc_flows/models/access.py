@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -69,8 +69,8 @@ class PolicyRule(models.Model):
     access_token_seconds = models.PositiveIntegerField(
         _("access token lifetime (s)"),
         default=3600,
-        validators=[MinValueValidator(60)],
-        help_text=_("Between 5 minutes and 24 hours is usual; Okta's default is one hour."),
+        validators=[MinValueValidator(60), MaxValueValidator(86400)],
+        help_text=_("From 1 minute to 24 hours; Okta's default is one hour."),
     )
     refresh_token_seconds = models.PositiveIntegerField(
         _("refresh token lifetime (s)"),

@@ -70,7 +70,8 @@ class Application(AbstractApplication):
         code = policy.Grant.AUTHORIZATION_CODE in self.grant_type_set
         self.authorization_grant_type = self.GRANT_AUTHORIZATION_CODE if code else self.GRANT_CLIENT_CREDENTIALS
         if not rule.confidential:
-            self.client_secret = ""
+            self.client_secret = ""  # public: nothing to hash (and "" never authenticates: the method is "none")
+            self.hash_client_secret = False
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -99,6 +100,13 @@ class Application(AbstractApplication):
                 errors.setdefault("redirect_uris", []).append(
                     _("%(uri)s is not allowed for this type (allowed: %(allowed)s; no fragments).")
                     % {"uri": uri, "allowed": allowed}
+                )
+        for uri in self.post_logout_redirect_uris.split():
+            # RP-Initiated Logout §3: the same rules as redirect URIs (no javascript:, no fragments...).
+            kind = redirects.classify(uri)
+            if kind is None or kind not in rule.redirects:
+                errors.setdefault("post_logout_redirect_uris", []).append(
+                    _("%(uri)s is not allowed for this type of application.") % {"uri": uri}
                 )
         needs_redirect = self.grant_type_set & {policy.Grant.AUTHORIZATION_CODE, policy.Grant.IMPLICIT}
         if rule.redirects and needs_redirect and not uris:

@@ -37,7 +37,7 @@ class AuthorizationServer(models.Model):
         max_length=63,
         unique=True,
         validators=[server_id_validator],
-        help_text=_("Appears in the URLs: /oauth2/<server id>/v1/authorize. Cannot change later."),
+        help_text=_("Appears in the URLs: /oauth2/SERVER-ID/v1/authorize. Cannot change later."),
     )
     name = models.CharField(_("name"), max_length=100)
     description = models.TextField(_("description"), blank=True)
@@ -45,7 +45,7 @@ class AuthorizationServer(models.Model):
         _("audience"),
         max_length=255,
         blank=True,
-        help_text=_("The 'aud' of the access tokens this server issues; default api://<server id>."),
+        help_text=_("The 'aud' of the access tokens this server issues; default api://SERVER-ID."),
     )
     is_org = models.BooleanField(
         _("org server"),
@@ -76,13 +76,18 @@ class AuthorizationServer(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        if not self.audience:
-            self.audience = self.default_audience
+        if not self.audience and not self.is_org:
+            self.audience = self.default_audience  # the org server's follows BASE_URL: see effective_audience
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
         if not self.is_org and self.server_id in RESERVED_SERVER_IDS:
             raise ValidationError({"server_id": _("'%(id)s' is reserved.") % {"id": self.server_id}})
+
+    @property
+    def effective_audience(self) -> str:
+        """The ``aud`` of this server's access tokens: the org server's follows BASE_URL (its issuer)."""
+        return self.audience or self.default_audience
 
     @property
     def default_audience(self) -> str:

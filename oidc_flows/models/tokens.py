@@ -5,6 +5,8 @@ Every lookup in the validator filters on the server, so a token never crosses se
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import models
 from oauth2_provider.models import AbstractAccessToken, AbstractGrant, AbstractIDToken, AbstractRefreshToken
 
@@ -55,6 +57,13 @@ class RefreshToken(AbstractRefreshToken):
     # From the access policy rule that issued the family (None: no limit); copied on rotation.
     family_expires = models.DateTimeField(null=True, blank=True)
     idle_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    @property
+    def deadline(self) -> datetime | None:
+        """When this token stops working: its family's deadline or the end of its idle window."""
+        idle_end = self.created + timedelta(seconds=self.idle_seconds) if self.idle_seconds is not None else None
+        return min((d for d in (self.family_expires, idle_end) if d is not None), default=None)
+
     grant = models.ForeignKey(
         "oidc_flows.Grant", null=True, blank=True, on_delete=models.SET_NULL, related_name="refresh_tokens"
     )

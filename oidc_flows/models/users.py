@@ -33,6 +33,14 @@ class UserProfile(models.Model):
         default=dict, blank=True, help_text=_('Custom attributes for claims, e.g. {"department": "Finance"}.')
     )
     updated = models.DateTimeField(auto_now=True)
+    # -- sign-in lockout (oidc_flows.lockout); not claims, so saving them leaves `updated` alone --
+    failed_sign_ins = models.PositiveIntegerField(
+        _("failed sign-ins"), default=0, editable=False, help_text=_("Wrong passwords in a row; reset on sign-in.")
+    )
+    last_failed_sign_in = models.DateTimeField(_("last failed sign-in"), null=True, blank=True, editable=False)
+    locked_until = models.DateTimeField(
+        _("locked until"), null=True, blank=True, editable=False, help_text=_("No sign-in is accepted before then.")
+    )
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"

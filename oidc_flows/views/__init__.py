@@ -2,9 +2,23 @@
 
 from .authorize import AuthorizeView
 from .discovery import KeysView, MetadataView
+from .introspect import IntrospectView
 from .login import LoginView, LogoutView
+from .logout import EndSessionView
+from .revoke import RevokeView
 from .token import TokenView
 from .userinfo import UserInfoView
 
 
-__all__ = ["AuthorizeView", "KeysView", "LoginView", "LogoutView", "MetadataView", "TokenView", "UserInfoView"]
+__all__ = [
+    "AuthorizeView",
+    "EndSessionView",
+    "IntrospectView",
+    "KeysView",
+    "LoginView",
+    "LogoutView",
+    "MetadataView",
+    "RevokeView",
+    "TokenView",
+    "UserInfoView",
+]

@@ -4,6 +4,19 @@ GET validates the request and either redirects back at once (signed in, consent 
 sends the browser to the sign-in page, or shows the consent page. The consent form POSTs to the
 same URL, so the request is validated again from its own query string and nothing can be slipped
 in through hidden fields.
+
+OIDC Core §3.1.2.1 parameters decided here (oauthlib checks ``prompt=none`` for ``openid`` requests
+and the validator checks ``id_token_hint``; the rest needs the browser session):
+
+- ``prompt``: ``none``, ``login``, ``consent`` and ``select_account``; anything else is
+  ``invalid_request``. We have no account chooser, so ``select_account`` with a signed-in user is
+  answered ``account_selection_required`` (§3.1.2.6: "If it cannot obtain an account selection
+  choice made by the End-User, it MUST return an error"); with nobody signed in, the sign-in page
+  *is* the choice of account, so it is shown.
+- ``login_hint`` pre-fills the username on the sign-in page; it is never trusted for anything else.
+- ``id_token_hint`` naming someone other than the signed-in user: the sign-in page; if the user
+  signs in again and still is someone else, ``login_required`` (§3.1.2.1: "otherwise, it SHOULD
+  return an error, such as login_required"). With ``prompt=none``: ``login_required`` at once.
 """
 
 from __future__ import annotations
@@ -24,6 +37,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 
 from .. import consent, policy, sessions
 from ..models import Application
+from .login import login_hint as sign_in_hint
 from .mixins import ServerBoundMixin, error_page
 
 
@@ -56,8 +70,16 @@ def response_params(location: str, redirect_uri: str) -> dict[str, str]:
     return dict(p for p in parse_qsl(parts.query, keep_blank_values=True) if p not in own)
 
 
+#: OIDC Core §3.1.2.1 ``prompt`` values we understand; see the module docstring for select_account.
+PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
+#: Satisfied by signing in once: dropped from the URL the sign-in page returns to.
+_SATISFIED_BY_SIGN_IN = frozenset({"login", "select_account"})
+#: Parameters that Django reads here; RFC 6749 §3.1: "MUST NOT be included more than once".
+SINGLE_VALUED = ("prompt", "max_age", "login_hint", "id_token_hint", "response_mode", "nonce", "ui_locales")
+
+
 def _after_sign_in(request: HttpRequest) -> str:
-    """This request's URL without ``prompt=login`` and ``max_age``: signing in satisfies them once.
+    """This request's URL without ``prompt=login|select_account`` and ``max_age``: signing in satisfies them once.
 
     Kept, they would send the user back to the sign-in page forever (``max_age=0``).
     """
@@ -66,11 +88,24 @@ def _after_sign_in(request: HttpRequest) -> str:
         if key == "max_age":
             continue
         if key == "prompt":
-            value = " ".join(p for p in value.split() if p != "login")
+            value = " ".join(p for p in value.split() if p not in _SATISFIED_BY_SIGN_IN)
             if not value:
                 continue
         kept.append((key, value))
     return f"{request.path}?{urlencode(kept)}"
+
+
+def request_problem(request: HttpRequest) -> str | None:
+    """Why the OIDC parameters that this view reads are malformed (``invalid_request``), or None."""
+    for name in SINGLE_VALUED:
+        if len(request.GET.getlist(name)) > 1:
+            return f"{name} must not be repeated."
+    prompt = request.GET.get("prompt", "").split()
+    if unknown := sorted(set(prompt) - PROMPT_VALUES):
+        return f"Unsupported prompt value: {unknown[0][:40]}."
+    if "none" in prompt and len(set(prompt)) > 1:
+        return "prompt=none cannot be combined with other values."
+    return None
 
 
 @method_decorator([never_cache, xframe_options_deny], name="dispatch")
@@ -106,9 +141,16 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
                 "error_description": f"response_mode={asked_mode} is not allowed here.",
             }
             return self.respond(request, client, credentials, params)
+        if problem := request_problem(request):
+            return self.refuse(request, client, credentials, "invalid_request", problem)
         prompt = set(request.GET.get("prompt", "").split())
+        if decision is None:
+            if refusal := self.interaction_refusal(request, client, scopes, prompt):
+                return self.refuse(request, client, credentials, *refusal)
+            if "openid" in scopes and (hint_response := self.check_id_token_hint(request, client, credentials)):
+                return hint_response
         if not sessions.is_fresh(request) or (decision is None and "login" in prompt):
-            return redirect_to_login(_after_sign_in(request), settings.LOGIN_URL)
+            return self.sign_in(request)
 
         if decision == "deny":
             return self.deny(request, credentials, client)
@@ -117,6 +159,54 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         elif "consent" in prompt or consent.needed(request.user, client, self.server, scopes):
             return self.consent_page(request, client, scopes)
         return self.issue(request, scopes, credentials, client)
+
+    def interaction_refusal(
+        self, request: HttpRequest, client: Application, scopes: list[str], prompt: set[str]
+    ) -> tuple[str, str] | None:
+        """The OIDC Core §3.1.2.6 error owed instead of a page, as (error, description), or None."""
+        if "none" in prompt:
+            # oauthlib checks this for openid requests only; no page may show for any prompt=none request.
+            if not sessions.is_fresh(request):
+                return "login_required", "The user is not signed in, or not recently enough for max_age."
+            if consent.needed(request.user, client, self.server, scopes):
+                return "consent_required", "The user has not consented to these scopes."
+        if "select_account" in prompt and "login" not in prompt and request.user.is_authenticated:
+            # §3.1.2.1: no account chooser here, so the choice cannot be obtained: the spec's error.
+            return "account_selection_required", "This identity provider does not offer account selection."
+        return None
+
+    def check_id_token_hint(self, request: HttpRequest, client: Application, credentials: dict) -> HttpResponse | None:
+        """Send the user to sign in when ``id_token_hint`` names someone else (interactive requests)."""
+        raw = request.GET.get("id_token_hint")
+        if not raw:
+            return None
+        try:
+            hint = sessions.verify_id_token_hint(self.server, raw)
+        except sessions.InvalidHint as exc:  # the validator refuses these first; kept for safety
+            return self.refuse(request, client, credentials, "invalid_request", str(exc))
+        if hint.names(request.user):
+            return None
+        if not request.user.is_authenticated:
+            sessions.ask_sign_in_for_hint(request, hint)  # whoever signs in next is checked against it
+            return None  # the sign-in page follows
+        if sessions.hint_sign_in_done(request, hint):
+            description = "The signed-in user is not the user id_token_hint names."
+            return self.refuse(request, client, credentials, "login_required", description)
+        sessions.ask_sign_in_for_hint(request, hint)
+        return self.sign_in(request)
+
+    def sign_in(self, request: HttpRequest) -> HttpResponse:
+        """Redirect to the sign-in page, which returns here; ``login_hint`` travels along to pre-fill it."""
+        response = redirect_to_login(_after_sign_in(request), settings.LOGIN_URL)
+        if login_hint := sign_in_hint(request):  # what the sign-in page would use; the rest is dropped
+            response["Location"] += "&" + urlencode({"login_hint": login_hint})
+        return response
+
+    def refuse(
+        self, request: HttpRequest, client: Application, credentials: dict, error: str, description: str
+    ) -> HttpResponse:
+        """An error for the client at its validated redirect_uri (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6)."""
+        return self.respond(request, client, credentials, {"error": error, "error_description": description})
 
     def consent_page(self, request: HttpRequest, client: Application, scopes: list[str]) -> HttpResponse:
         context = {
@@ -135,6 +225,7 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
             )
         except OAuthToolkitError as exc:
             return self.error_redirect(request, exc)
+        sessions.record_authorization(request, client, self.server)  # single sign-on: which apps this session serves
         return self.respond(request, client, credentials, response_params(uri, credentials["redirect_uri"]))
 
     def deny(self, request: HttpRequest, credentials: dict, client: Application) -> HttpResponse:

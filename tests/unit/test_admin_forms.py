@@ -43,3 +43,12 @@ def test_grants_a_type_may_not_hold_are_refused(app_type, grants, ok):
     assert f.is_valid() is ok, f.errors
     if not ok:
         assert "cannot use" in str(f.errors["grant_types"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("uri", ["javascript:alert(1)", "https://rp.example/out#frag", "http://rp.example/out"])
+def test_unsafe_post_logout_redirect_uris_are_refused(uri):
+    f = form(application_type="web", post_logout_redirect_uris=uri)
+
+    assert not f.is_valid()
+    assert "post_logout_redirect_uris" in f.errors

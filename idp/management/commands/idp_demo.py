@@ -14,7 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from oidc_flows.models import Application, UserProfile
+from idp.api import REPORTS_SCOPE
+from oidc_flows.models import Application, Scope, UserProfile
 from oidc_flows.registration import register_application
 from oidc_flows.servers import resolve
 from oidc_flows.settings import flows_settings
@@ -91,6 +92,12 @@ class Command(BaseCommand):
                 app.redirect_uris = " ".join(spec.get("redirect_uris", []))  # BASE_URL/PORT changed
                 app.save()
         server = resolve("default")
+        # The demo resource API (idp/api.py) asks for this scope; demo-service may request it.
+        Scope.objects.get_or_create(
+            server=server,
+            name=REPORTS_SCOPE,
+            defaults={"description": "Read the demo reports", "consent_required": False},
+        )
         self.stdout.write(self.style.SUCCESS("\n  oidc_flows is running"))
         self.stdout.write(f"""
   Demo sign-in:      {base}/demo/
@@ -101,4 +108,5 @@ class Command(BaseCommand):
   Web client:        demo-web / {state["web_secret"]}
   Service client:    demo-service / {state["service_secret"]}
   Public clients:    demo-spa, demo-native (PKCE, no secret)
+  Demo API:          {base}/api/demo/whoami, {base}/api/demo/reports (scope {REPORTS_SCOPE}); see README
 """)

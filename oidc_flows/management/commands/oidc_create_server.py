@@ -17,10 +17,24 @@ class Command(BaseCommand):
         parser.add_argument("--name", help="Display name (default: the id).")
         parser.add_argument("--description", default="")
         parser.add_argument("--audience", default="", help="aud of its access tokens (default api://<server_id>).")
+        parser.add_argument(
+            "--default-policy",
+            action="store_true",
+            help="Add the permissive policy `default` ships with (every client, any grant its type allows, 1 h). "
+            "Without it the server issues nothing until an administrator adds an access policy.",
+        )
         parser.add_argument("--if-missing", action="store_true", help="Succeed quietly if it already exists.")
 
     def handle(
-        self, *args, server_id: str, name: str | None, description: str, audience: str, if_missing: bool, **options
+        self,
+        *args,
+        server_id: str,
+        name: str | None,
+        description: str,
+        audience: str,
+        if_missing: bool,
+        default_policy: bool,
+        **options,
     ) -> None:
         existing = AuthorizationServer.objects.filter(server_id=server_id).first()
         if existing and if_missing:
@@ -30,11 +44,20 @@ class Command(BaseCommand):
         else:
             try:
                 server = servers.create_server(
-                    server_id, name=name or server_id, description=description, audience=audience
+                    server_id,
+                    name=name or server_id,
+                    description=description,
+                    audience=audience,
+                    default_policy=default_policy,
                 )
             except ValidationError as exc:
                 raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(
             f"server_id: {server.server_id}\nissuer:    {server.issuer}\n"
-            f"discovery: {server.discovery_url}\naudience:  {server.audience}"
+            f"discovery: {server.discovery_url}\naudience:  {server.effective_audience}"
         )
+        if not server.access_policies.filter(is_active=True).exists():
+            self.stdout.write(
+                "note:      no access policy yet: the server issues no tokens until one allows it "
+                "(admin, or --default-policy)."
+            )

@@ -1,0 +1,12 @@
+"""Django admin for everything an administrator configures: one module per model family.
+
+Registration happens on import: ``servers`` (authorization servers, scopes, claims, token preview),
+``clients`` (applications), ``access`` (access policies and rules), ``keys`` (signing keys,
+read-only), ``tokens`` (access and refresh tokens), ``users`` (users, groups, sessions, consents).
+"""
+
+from . import access, clients, keys, servers, tokens, users  # noqa: F401  (registers the ModelAdmins)
+from .forms import ApplicationForm, TokenPreviewForm
+
+
+__all__ = ["ApplicationForm", "TokenPreviewForm"]
