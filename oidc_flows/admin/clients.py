@@ -22,7 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.generators import generate_client_secret
 
 from .. import policy
-from ..models import AccessPolicy, AccessToken, Application, AuthorizationServer, RefreshToken
+from ..models import AccessPolicy, Application, AuthorizationServer
 from . import actions
 from .forms import (
     ADMIN_CSS,
@@ -33,6 +33,7 @@ from .forms import (
     ApplicationTypeGuideForm,
     allowed_redirects,
 )
+from .tokens import token_links
 
 
 if admin.site.is_registered(Application):
@@ -247,18 +248,7 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     @admin.display(description="tokens")
     def tokens(self, obj: Application) -> str:
-        access = AccessToken.objects.filter(application=obj).count()
-        refresh = RefreshToken.objects.filter(application=obj, revoked__isnull=True).count()
-        return format_html(
-            "<a href='{}?application__id__exact={}'>{} access token(s)</a> · "
-            "<a href='{}?application__id__exact={}&amp;status=live'>{} live refresh token(s)</a>",
-            reverse("admin:oidc_flows_accesstoken_changelist"),
-            obj.pk,
-            access,
-            reverse("admin:oidc_flows_refreshtoken_changelist"),
-            obj.pk,
-            refresh,
-        )
+        return token_links("application", obj.pk, live_access_only=False)
 
     # -- single-object actions: buttons on the change page ------------------------------------------
 

@@ -12,7 +12,9 @@ from datetime import timedelta
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from ..models import AccessToken, Grant, IDToken, RefreshToken
 from . import actions
@@ -22,6 +24,28 @@ from .forms import ADMIN_CSS, ADMIN_JS
 for model in (AccessToken, RefreshToken, IDToken, Grant):
     if admin.site.is_registered(model):
         admin.site.unregister(model)  # DOT's admins show (masked) token values and allow editing them
+
+
+def token_links(field: str, pk: int, *, live_access_only: bool) -> str:
+    """Links to the access and refresh tokens of one application or user (``field``), with their counts."""
+    access = AccessToken.objects.filter(**{field: pk})
+    if live_access_only:
+        access = access.filter(expires__gt=timezone.now())
+    refresh = RefreshToken.objects.filter(**{field: pk}, revoked__isnull=True).count()
+    live = "&amp;status=live" if live_access_only else ""
+    return format_html(
+        "<a href='{}?{}__id__exact={}" + live + "'>{} {}access token(s)</a> · "
+        "<a href='{}?{}__id__exact={}&amp;status=live'>{} live refresh token(s)</a>",
+        reverse("admin:oidc_flows_accesstoken_changelist"),
+        field,
+        pk,
+        access.count(),
+        "live " if live_access_only else "",
+        reverse("admin:oidc_flows_refreshtoken_changelist"),
+        field,
+        pk,
+        refresh,
+    )
 
 
 class AccessTokenStatusFilter(admin.SimpleListFilter):

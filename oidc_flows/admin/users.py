@@ -25,9 +25,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from .. import lockout
-from ..models import AccessToken, BrowserSession, Consent, PolicyRule, RefreshToken, UserProfile
+from ..models import BrowserSession, Consent, PolicyRule, UserProfile
 from . import actions
 from .forms import ADMIN_CSS, ADMIN_JS, UserProfileForm
+from .tokens import token_links
 
 
 User = get_user_model()
@@ -166,18 +167,7 @@ class IdpUserAdmin(BaseUserAdmin):
 
     @admin.display(description="tokens")
     def idp_tokens(self, obj: AbstractBaseUser) -> str:
-        access = AccessToken.objects.filter(user=obj, expires__gt=timezone.now()).count()
-        refresh = RefreshToken.objects.filter(user=obj, revoked__isnull=True).count()
-        return format_html(
-            "<a href='{}?user__id__exact={}&amp;status=live'>{} live access token(s)</a> · "
-            "<a href='{}?user__id__exact={}&amp;status=live'>{} live refresh token(s)</a>",
-            reverse("admin:oidc_flows_accesstoken_changelist"),
-            obj.pk,
-            access,
-            reverse("admin:oidc_flows_refreshtoken_changelist"),
-            obj.pk,
-            refresh,
-        )
+        return token_links("user", obj.pk, live_access_only=True)
 
     # -- buttons on the user's page ----------------------------------------------------------------
 
