@@ -40,8 +40,9 @@ from oidc_flows.models import AuthorizationServer, Scope
 
 quiet = io.StringIO()  # the commands print the secrets; keep them out of the log
 for client_id, secret in {credentials!r}.items():
+    # `=` form: a random secret may start with "-", which argparse would take for an option.
     call_command("oidc_create_application", "service", client_id, "--client-id", client_id,
-                 "--client-secret", secret, stdout=quiet)
+                 f"--client-secret={{secret}}", stdout=quiet)
 call_command("oidc_create_server", "other", "--name", "Other", "--default-policy", stdout=quiet)
 call_command("idp_demo", stdout=quiet)  # the README's demo: demo-service and the reports:read scope
 for server in AuthorizationServer.objects.filter(server_id__in=["default", "other"]):
