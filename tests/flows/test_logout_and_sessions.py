@@ -14,7 +14,7 @@ import html
 import re
 import time
 from collections.abc import Callable, Iterator
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
@@ -23,7 +23,7 @@ from oidc_flows import keys, tokens
 from oidc_flows.models import BrowserSession, Consent, RefreshToken
 from tests.factories import make_client, make_server, make_user
 from tests.support.jose import verify_jwt
-from tests.support.oauth import AuthorizationRequest, Browser, location_params
+from tests.support.oauth import AuthorizationRequest, Browser, is_sign_in_form, location_params
 
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -99,21 +99,6 @@ def sign_in_through(browser: Browser, client, server, scope: str = SCOPE, **extr
 
 def id_token_of(browser: Browser, client, server, **kwargs) -> str:
     return sign_in_through(browser, client, server, **kwargs)["id_token"]
-
-
-def follow(browser: Browser, url: str) -> requests.Response:
-    """GET ``url`` and follow redirects that stay on the IdP."""
-    response = browser.get(url)
-    while response.status_code in (301, 302, 303):
-        target = urljoin(response.url, response.headers["Location"])
-        if not target.startswith(browser.base_url):
-            break
-        response = browser.get(target)
-    return response
-
-
-def is_sign_in_form(response: requests.Response) -> bool:
-    return response.status_code == 200 and 'name="password"' in response.text
 
 
 def back_at_client(response: requests.Response, auth: AuthorizationRequest) -> dict:
@@ -279,7 +264,7 @@ def prefilled_username(page: requests.Response) -> str:
 def test_login_hint_prefills_the_username(browser, default_server, mail):
     auth = AuthorizationRequest(mail, default_server, scope=SCOPE, extra={"login_hint": "alice"})
 
-    page = follow(browser, auth.url)
+    page = browser.follow(auth.url)
 
     assert is_sign_in_form(page)
     assert prefilled_username(page) == "alice"
@@ -289,7 +274,7 @@ def test_login_hint_is_escaped(browser, default_server, mail):
     payload = '"><script>alert(1)</script>'
     auth = AuthorizationRequest(mail, default_server, scope=SCOPE, extra={"login_hint": payload})
 
-    page = follow(browser, auth.url)
+    page = browser.follow(auth.url)
 
     assert is_sign_in_form(page)
     assert "<script>alert(1)</script>" not in page.text
@@ -471,7 +456,7 @@ def test_odd_authorize_parameters_never_fail_the_server(browser, default_server,
     ]:
         auth = AuthorizationRequest(mail, default_server, scope=SCOPE, extra=extra)
 
-        response = follow(browser, auth.url)
+        response = browser.follow(auth.url)
 
         assert response.status_code < 500, extra
 
@@ -844,7 +829,7 @@ def test_withdrawing_consent_revokes_the_applications_tokens(base_url, browser, 
         ).status_code
         == 200
     )
-    again = follow(browser, AuthorizationRequest(mail, default_server, scope="openid email").url)
+    again = browser.follow(AuthorizationRequest(mail, default_server, scope="openid email").url)
     assert 'name="decision"' in again.text, "the application must ask again"
 
 

@@ -8,14 +8,13 @@ again or consent again; remembered consent lets her go straight back to the clie
 from __future__ import annotations
 
 import time
-from urllib.parse import urljoin
 
 import pytest
 import requests
 
 from tests.factories import PASSWORD, make_client
 from tests.support.jose import verify_jwt
-from tests.support.oauth import AuthorizationRequest, Browser, location_params
+from tests.support.oauth import AuthorizationRequest, Browser, is_sign_in_form, location_params
 
 
 SCENARIO = {"server": "default", "scopes": "openid profile email"}
@@ -43,21 +42,6 @@ def consented(signed_in, default_server, web) -> Browser:
 
 def request_for(client, server, scope: str = SCENARIO["scopes"], **extra) -> AuthorizationRequest:
     return AuthorizationRequest(client, server, scope=scope, extra=extra)
-
-
-def open_page(browser: Browser, url: str) -> requests.Response:
-    """GET ``url`` and follow redirects that stay on the IdP; stop at a page or at the client."""
-    response = browser.get(url)
-    while response.status_code in (301, 302, 303):
-        target = urljoin(response.url, response.headers["Location"])
-        if not target.startswith(browser.base_url):
-            break
-        response = browser.get(target)
-    return response
-
-
-def is_sign_in_form(response: requests.Response) -> bool:
-    return response.status_code == 200 and 'name="password"' in response.text
 
 
 def is_consent_page(response: requests.Response) -> bool:
@@ -88,7 +72,7 @@ def test_remembered_consent_goes_straight_back_with_a_code(consented, default_se
 def test_an_additional_scope_asks_for_consent_again(consented, default_server, web):
     auth = request_for(web, default_server, scope=SCENARIO["scopes"] + " phone")
 
-    page = open_page(consented, auth.url)
+    page = consented.follow(auth.url)
 
     assert is_consent_page(page)
     assert "See your phone number" in page.text
@@ -97,14 +81,14 @@ def test_an_additional_scope_asks_for_consent_again(consented, default_server, w
 def test_prompt_consent_asks_for_consent_again(consented, default_server, web):
     auth = request_for(web, default_server, prompt="consent")
 
-    assert is_consent_page(open_page(consented, auth.url))
+    assert is_consent_page(consented.follow(auth.url))
 
 
 def test_remembered_consent_is_per_client(consented, default_server):
     other = make_client(app_type="web")
     auth = request_for(other, default_server)
 
-    assert is_consent_page(open_page(consented, auth.url))
+    assert is_consent_page(consented.follow(auth.url))
 
 
 def test_denying_consent_sends_access_denied_to_the_client(browser, default_server, web):
@@ -119,7 +103,7 @@ def test_denying_consent_sends_access_denied_to_the_client(browser, default_serv
 def test_after_denying_consent_is_asked_again(browser, default_server, web):
     browser.authorize(request_for(web, default_server).url, consent="deny")
 
-    assert is_consent_page(open_page(browser, request_for(web, default_server).url))
+    assert is_consent_page(browser.follow(request_for(web, default_server).url))
 
 
 #: Hand-written from the seeds' scope descriptions, not read from policy.py.
@@ -183,7 +167,7 @@ def test_prompt_none_with_a_session_and_consent_returns_a_code(consented, defaul
 def test_prompt_login_shows_the_sign_in_form_despite_a_session(consented, default_server, web):
     auth = request_for(web, default_server, prompt="login")
 
-    assert is_sign_in_form(open_page(consented, auth.url))
+    assert is_sign_in_form(consented.follow(auth.url))
 
 
 def test_signing_in_again_satisfies_prompt_login(consented, default_server, web):
@@ -199,7 +183,7 @@ def test_max_age_0_with_an_older_session_shows_the_sign_in_form(consented, defau
     time.sleep(1.1)  # auth_time has a resolution of one second
     auth = request_for(web, default_server, max_age="0")
 
-    assert is_sign_in_form(open_page(consented, auth.url))
+    assert is_sign_in_form(consented.follow(auth.url))
 
 
 def test_max_age_longer_than_the_session_needs_no_sign_in(consented, default_server, web):
@@ -251,7 +235,7 @@ def test_wrong_credentials_show_the_form_again_and_open_no_session(browser, defa
     assert is_sign_in_form(response)
     assert 'role="alert"' in response.text
     assert "correct username and password" in response.text
-    assert is_sign_in_form(open_page(browser, request_for(web, default_server).url))
+    assert is_sign_in_form(browser.follow(request_for(web, default_server).url))
 
 
 def test_the_sign_in_page_brings_alice_back_to_the_authorization_request(browser, default_server, web):

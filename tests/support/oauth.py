@@ -45,6 +45,16 @@ class Browser:
             timeout=10,
         )
 
+    def follow(self, url: str) -> requests.Response:
+        """GET ``url`` and follow redirects that stay on the IdP; stop at a page or at the client."""
+        response = self.get(url)
+        while response.status_code in (301, 302, 303):
+            target = urljoin(response.url, response.headers["Location"])
+            if not target.startswith(self.base_url):
+                break
+            response = self.get(target)
+        return response
+
     def sign_in(self, username: str = "alice", password: str = PASSWORD) -> requests.Response:
         page = self.get(f"{self.base_url}/login/")
         return self.post_form(f"{self.base_url}/login/", page, {"username": username, "password": password})
@@ -72,6 +82,10 @@ class Browser:
             else:
                 return response
         raise AssertionError("too many steps")
+
+
+def is_sign_in_form(response: requests.Response) -> bool:
+    return response.status_code == 200 and 'name="password"' in response.text
 
 
 def location_params(response: requests.Response) -> dict[str, str]:
