@@ -381,19 +381,16 @@ def test_signing_in_as_someone_else_than_the_hint_is_login_required(browser, bob
     assert back_at_client(response, auth)["error"] == "login_required"
 
 
+def expired_id_token(server, user, client) -> str:
+    """An ID token of ``server`` for ``user`` that expired an hour ago (still a valid hint)."""
+    now = int(time.time())
+    claims = {"iss": server.issuer, "sub": str(user.pk), "aud": client.client_id, "iat": now - 7200, "exp": now - 3600}
+    return tokens.sign(server, claims)
+
+
 def test_an_expired_id_token_hint_is_still_a_hint(browser, default_server, mail, user):
     sign_in_through(browser, mail, default_server)
-    now = int(time.time())
-    expired = tokens.sign(
-        default_server,
-        {
-            "iss": default_server.issuer,
-            "sub": str(user.pk),
-            "aud": mail.client_id,
-            "iat": now - 7200,
-            "exp": now - 3600,
-        },
-    )
+    expired = expired_id_token(default_server, user, mail)
     auth = AuthorizationRequest(mail, default_server, scope=SCOPE, extra={"prompt": "none", "id_token_hint": expired})
 
     assert "code" in back_at_client(browser.get(auth.url), auth)
@@ -540,17 +537,7 @@ def test_logout_without_a_redirect_shows_the_signed_out_page(browser, default_se
 
 def test_an_expired_id_token_hint_of_the_user_needs_no_confirmation(browser, default_server, mail, user):
     sign_in_through(browser, mail, default_server)
-    now = int(time.time())
-    expired = tokens.sign(
-        default_server,
-        {
-            "iss": default_server.issuer,
-            "sub": str(user.pk),
-            "aud": mail.client_id,
-            "iat": now - 7200,
-            "exp": now - 3600,
-        },
-    )
+    expired = expired_id_token(default_server, user, mail)
 
     response = browser.get(logout_url(default_server, id_token_hint=expired, post_logout_redirect_uri=SIGNED_OUT))
 
