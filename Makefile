@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+# pytest-xdist workers for make test (auto: one per core).
+TEST_WORKERS ?= auto
 export PORT
 
 .PHONY: install run test lint check clean
@@ -26,7 +28,7 @@ run: install
 	  --access-logfile - --log-level warning
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 	$(BIN)/python -m pytest tests/resource --ds=tests.resource.site.settings --confcutdir=tests/resource
 
 lint: install
