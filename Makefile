@@ -21,14 +21,18 @@ $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml | $(BI
 
 install: $(VENV)/.installed
 
+# Node packages of tests/interop, from the lockfile; without npm those tests skip with the reason.
+NODE_TESTS := tests/interop/js/node_modules/.package-lock.json
+$(NODE_TESTS): tests/interop/js/package-lock.json
+	-command -v npm >/dev/null && npm ci --prefix tests/interop/js --no-audit --no-fund --loglevel=error
+
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py idp_demo
-	DEBUG=1 exec $(BIN)/gunicorn idp.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
-	  --access-logfile - --log-level warning
+	DEBUG=1 WEB_CONCURRENCY=2 exec $(BIN)/gunicorn idp.wsgi -c gunicorn.conf.py
 
-test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+test: install $(NODE_TESTS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 	$(BIN)/python -m pytest tests/resource --ds=tests.resource.site.settings --confcutdir=tests/resource
 
 lint: install

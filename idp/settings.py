@@ -1,7 +1,8 @@
 """Settings of the idp project, from the environment (django-environ).
 
 Embedded default: SQLite and local-memory cache. Production: DATABASE_URL=postgres://...,
-CACHE_URL=redis://..., DEBUG off, SECRET_KEY and IDP_BASE_URL set.
+CACHE_URL=redis://..., DEBUG off, SECRET_KEY, IDP_BASE_URL and ALLOWED_HOSTS set, and
+IDP_BEHIND_TLS_PROXY=1 behind the proxy that terminates TLS (README: Production deployment).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: one JSON log line per request (request id, status, duration), whatever answers it.
+    "oidc_flows.middleware.RequestLogMiddleware",
+    # Database down: 503 temporarily_unavailable (JSON, Retry-After) instead of a 500 page.
+    "oidc_flows.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -85,7 +90,21 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Concurrent live-server tests and gunicorn workers: wait on locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+elif DATABASES["default"]["ENGINE"].endswith("postgresql"):  # psycopg 3
+    # gunicorn.conf.py sets CONN_MAX_AGE=60: one persistent connection per gunicorn thread. Elsewhere
+    # (runserver, test live servers, whose threads outlive requests) Django's default: one per request.
+    # Checked before reuse: a connection broken while the database was away is replaced, not failed.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # An unreachable database fails fast (503 from oidc_flows.middleware) instead of hanging a thread.
+    connect_timeout = env.int("DB_CONNECT_TIMEOUT", default=5)
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", connect_timeout)
+# Redis: Django's own backend (django.core.cache.backends.redis.RedisCache, needs the `redis` package).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="idp")  # several sites on one Redis
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # An unreachable Redis fails fast: /readyz reports it within its own timeout.
+    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=2, socket_timeout=2)
 
 # Django's ModelBackend plus a lockout after repeated wrong passwords (oidc_flows/lockout.py).
 AUTHENTICATION_BACKENDS = ["oidc_flows.lockout.LockoutBackend"]
@@ -95,7 +114,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Argon2id at OWASP's parameters (oidc_flows/hashers.py: ~30 ms of CPU per sign-in here, PBKDF2 ~230 ms);
+# the hashers after it still verify older hashes, which are upgraded to Argon2id at the next sign-in.
 PASSWORD_HASHERS = [
+    "oidc_flows.hashers.Argon2idPasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
@@ -112,6 +134,12 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 WHITENOISE_USE_FINDERS = DEBUG  # development: serve straight from the apps, no collectstatic needed
+# Production: `manage.py collectstatic` writes hashed, compressed copies and a manifest to STATIC_ROOT;
+# WhiteNoise serves them with far-future cache headers (idp/storage.py falls back to plain names before).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "idp.storage.StaticFilesStorage"},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOGIN_URL = "oidc_flows:login"
@@ -121,7 +149,22 @@ LOGOUT_REDIRECT_URL = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 X_FRAME_OPTIONS = "DENY"
+
+# Behind a reverse proxy or load balancer that terminates TLS and sets X-Forwarded-Proto: trust
+# that header (only the proxy may reach the IdP), redirect plain http to https, send HSTS, and
+# keep the session and CSRF cookies off plain http. The health checks stay reachable over http.
+IDP_BEHIND_TLS_PROXY = env.bool("IDP_BEHIND_TLS_PROXY", default=False)
+if IDP_BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)  # a commitment: opt in
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 # --- oidc_flows -------------------------------------------------------------------------------
 OIDC_FLOWS = {
@@ -147,11 +190,36 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
+# DOT's global RFC 9700 gates (reported by `check --deploy`) are decided per application type here:
+# implicit and password are optional grants an administrator enables per client (policy.APP_TYPES),
+# every authorization response carries RFC 9207 `iss` (views/authorize.py), and http redirect URIs
+# are accepted only for loopback hosts (RFC 8252 §7.3, redirects.py).
+SILENCED_SYSTEM_CHECKS = [
+    "oauth2_provider.W001",
+    "oauth2_provider.W002",
+    "oauth2_provider.W005",
+    "oauth2_provider.W008",
+]
+
 REST_FRAMEWORK = {"DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"]}
 
+# Logs go to stderr. LOG_FORMAT=json (the default outside DEBUG): one JSON object per line, and one
+# line per request from oidc_flows.middleware.RequestLogMiddleware (never tokens, codes, secrets or
+# query strings). LOG_FORMAT=text: plain lines, for development.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "oidc_flows.observability.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    "loggers": {
+        # The request log: INFO, whatever LOG_LEVEL says (REQUEST_LOG=0 turns it off).
+        "oidc_flows.requests": {"level": "INFO" if env.bool("REQUEST_LOG", default=True) else "CRITICAL"},
+        # 4xx answers are in the request log already; keep Django's duplicate "Bad Request: ..." lines out.
+        "django.request": {"level": "ERROR"},
+    },
 }

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from . import snapshots
 from .models import AccessPolicy, Application, AuthorizationServer, PolicyRule
 from .settings import flows_settings
 
@@ -64,15 +64,9 @@ def _rule_matches(rule: PolicyRule, grant_type: str, user: AbstractBaseUser | No
 
 
 def applicable_policies(server: AuthorizationServer, client: Application) -> list[AccessPolicy]:
-    """The server's active policies that the client is assigned to, in priority order."""
-    rules = PolicyRule.objects.filter(is_active=True).prefetch_related("users", "groups").order_by("priority", "id")
-    return list(
-        AccessPolicy.objects.filter(server=server, is_active=True)
-        .filter(Q(all_clients=True) | Q(clients=client))
-        .distinct()
-        .order_by("priority", "id")
-        .prefetch_related(Prefetch("rules", queryset=rules))
-    )
+    """The server's active policies that the client is assigned to, in priority order (active rules prefetched)."""
+    snapshot = snapshots.of(server)
+    return [p for p in snapshot.policies if p.all_clients or client.pk in snapshot.policy_clients[p.pk]]
 
 
 def evaluate(

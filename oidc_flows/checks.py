@@ -72,3 +72,101 @@ def check_secret_hasher(app_configs=None, **kwargs) -> list[checks.CheckMessage]
             )
         ]
     return []
+
+
+def _is_loopback(url: str) -> bool:
+    return urlsplit(url).hostname in LOOPBACK
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_https_issuer(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """`check --deploy`: a deployed IdP's issuers are https URLs, loopback or not."""
+    try:
+        base_url = flows_settings().BASE_URL
+    except ImproperlyConfigured:
+        return []  # E001 says why
+    if base_url.startswith("https://"):
+        return []
+    return [
+        checks.Error(
+            f"OIDC_FLOWS['BASE_URL'] is {base_url!r}, not an https URL.",
+            hint="Set IDP_BASE_URL to the public https URL of the IdP (e.g. https://login.example.com); "
+            "RFC 8414 §2 and OIDC Discovery §3 require https issuers.",
+            id="oidc_flows.E005",
+        )
+    ]
+
+
+@checks.register(checks.Tags.security)
+def check_debug(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """DEBUG pages show settings, tracebacks and local variables: never for a public issuer or real data."""
+    if not settings.DEBUG:
+        return []
+    messages: list[checks.CheckMessage] = []
+    try:
+        base_url = flows_settings().BASE_URL
+    except ImproperlyConfigured:
+        base_url = ""
+    if base_url and not _is_loopback(base_url):
+        messages.append(
+            checks.Error(
+                f"DEBUG is on for the public issuer {base_url!r}.",
+                hint="Turn DEBUG off: its error pages would show settings and request data to anyone, "
+                "and the keys sealed with this SECRET_KEY sign real tokens.",
+                id="oidc_flows.E006",
+            )
+        )
+    engine = settings.DATABASES.get("default", {}).get("ENGINE", "")
+    if engine and not engine.endswith("sqlite3"):
+        messages.append(
+            checks.Warning(
+                "DEBUG is on with a server database.",
+                hint="If it holds real users or tokens, turn DEBUG off: tracebacks would show their data.",
+                id="oidc_flows.W002",
+            )
+        )
+    return messages
+
+
+@checks.register(checks.Tags.database)
+def check_signing_keys(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
+    """`check --database default`: every active server has an active key, and its keys unseal."""
+    if not databases or "default" not in databases:
+        return []
+    from django.db import DatabaseError
+
+    from .keys import published
+    from .models import AuthorizationServer, SigningKey
+    from .models.keys import KeyStatus
+
+    try:
+        servers = list(AuthorizationServer.objects.active())
+        with_keys = set(SigningKey.objects.filter(status=KeyStatus.ACTIVE).values_list("server__server_id", flat=True))
+    except DatabaseError:
+        return []  # not migrated yet: `migrate` runs database checks before it creates the tables
+    messages: list[checks.CheckMessage] = []
+    for server in servers:
+        if server.server_id not in with_keys:
+            messages.append(
+                checks.Warning(
+                    f"Authorization server {server.server_id!r} has no active signing key.",
+                    hint="Its JWKS is empty until the first token generates one; create it now with "
+                    f"`manage.py oidc_rotate_keys {server.server_id}`.",
+                    id="oidc_flows.W003",
+                )
+            )
+        for key in published(server):
+            if key.status == KeyStatus.RETIRED:
+                continue  # published for verifiers, never signs again
+            try:
+                key.private_key()
+            except Exception:  # sealing.unseal raises InvalidToken for a foreign SECRET_KEY
+                messages.append(
+                    checks.Error(
+                        f"Signing key {key.kid} of {server.server_id!r} cannot be unsealed with SECRET_KEY.",
+                        hint="SECRET_KEY changed: put the previous key in SECRET_KEY_FALLBACKS until the keys "
+                        "sealed with it are replaced (`manage.py oidc_rotate_keys --all`, twice).",
+                        id="oidc_flows.E007",
+                    )
+                )
+    return messages

@@ -10,6 +10,7 @@ from typing import Any, Final
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.module_loading import import_string
 
+from . import snapshots
 from .models import AuthorizationServer, Claim
 from .settings import flows_settings
 
@@ -153,10 +154,10 @@ def custom_claims(
     server: AuthorizationServer, user: AbstractBaseUser | None, scopes: frozenset[str], *, for_id_token: bool
 ) -> dict[str, Any]:
     """The server's custom claims for one token: active, for this token type, and their scopes granted."""
-    kind = {"in_id_token": True} if for_id_token else {"in_access_token": True}
+    wanted = "in_id_token" if for_id_token else "in_access_token"
     found = {}
-    for claim in Claim.objects.filter(server=server, is_active=True, **kind):
-        if claim.scope_set and not claim.scope_set & scopes:
+    for claim in snapshots.of(server).claims:  # the active ones, by name
+        if not getattr(claim, wanted) or (claim.scope_set and not claim.scope_set & scopes):
             continue
         value = claim_value(claim, user)
         if value not in (None, "", []):

@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
+from . import snapshots
 from .models import Application, AuthorizationServer, Consent, Scope
 
 
 def scopes_needing_consent(server: AuthorizationServer, scopes: Iterable[str]) -> list[Scope]:
     """The requested scopes that the user must approve, in display order."""
-    return list(Scope.objects.filter(server=server, name__in=set(scopes), consent_required=True))
+    wanted = set(scopes)
+    return [s for s in snapshots.of(server).scopes.values() if s.consent_required and s.name in wanted]
 
 
 def needed(user: AbstractBaseUser, client: Application, server: AuthorizationServer, scopes: Iterable[str]) -> bool:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from . import snapshots
 from .models import AuthorizationServer, SigningKey
 from .models.keys import KeyStatus
 from .settings import flows_settings
@@ -59,7 +60,7 @@ def is_due(server: AuthorizationServer, key: SigningKey, *, now: datetime | None
 
 def signing_key(server: AuthorizationServer) -> SigningKey:
     """The key that signs this server's tokens now; rotates first when the interval has passed."""
-    key = SigningKey.objects.filter(server=server, status=KeyStatus.ACTIVE).first()
+    key = snapshots.of(server).active_key
     if key is None:
         return ensure_signing_key(server)
     if is_due(server, key):
@@ -80,4 +81,4 @@ def published(server: AuthorizationServer, *, now: datetime | None = None) -> li
 
 def jwks(server: AuthorizationServer) -> dict[str, list[dict]]:
     """The server's JWK Set: public parts only."""
-    return {"keys": [key.public_jwk for key in published(server)]}
+    return {"keys": [key.public_jwk for key in snapshots.of(server).published_keys()]}

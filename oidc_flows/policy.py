@@ -16,6 +16,7 @@ Decisions where the seeds (drafts of Okta's docs) disagree with the RFCs; the RF
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -131,6 +132,10 @@ CODE_CHALLENGE_METHODS: Final = ("S256",)
 RESPONSE_MODES: Final = ("query", "fragment", "form_post")
 #: What /authorize may never put in a query string (OAuth 2.0 Multiple Response Types §5).
 FRONT_CHANNEL_TOKENS: Final = frozenset({Issued.ACCESS_TOKEN, Issued.ID_TOKEN})
+#: RFC 6749 §3.1: parameters "MUST NOT be included more than once"; RFC 8707 §2 lets ``resource`` repeat.
+REPEATABLE_PARAMETERS: Final = frozenset({"resource"})
+#: The one body encoding of /token (RFC 6749 §3.2), /introspect (RFC 7662 §2.1) and /revoke (RFC 7009 §2.1).
+FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 
 
 def response_type_rule(raw: str) -> ResponseTypeRule | None:
@@ -141,6 +146,11 @@ def response_type_rule(raw: str) -> ResponseTypeRule | None:
 def response_mode_allowed(rule: ResponseTypeRule, mode: str) -> bool:
     """Whether ``mode`` may carry what ``rule`` returns: tokens never go in the query."""
     return mode in RESPONSE_MODES and not (mode == "query" and rule.returns & FRONT_CHANNEL_TOKENS)
+
+
+def repeated_parameter(params: Iterable[tuple[str, list[str]]]) -> str | None:
+    """The first parameter of ``params`` (a QueryDict's ``lists()``) given more than once, if it may not be."""
+    return next((name for name, values in params if len(values) > 1 and name not in REPEATABLE_PARAMETERS), None)
 
 
 def may_use(app_type: str, grant: str) -> bool:

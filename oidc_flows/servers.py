@@ -13,17 +13,33 @@ from oauthlib.oauth2.rfc6749.tokens import BearerToken, OAuth2Token
 from oauthlib.openid import Server
 from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OpenIDGrantTypeBase
 
-from . import policy
+from . import policy, snapshots
 from .errors import ProtocolError
 from .models import AuthorizationServer, Scope
 from .models.servers import ORG_SERVER_ID
 
 
 def resolve(server_id: str | None) -> AuthorizationServer:
-    """Return the active server a URL names; ``None`` means the org server."""
-    found = AuthorizationServer.objects.active().for_url(server_id).first()
-    if found is None:
+    """Return the active server a URL names; ``None`` means the org server.
+
+    Every request reads the server's id and ``updated`` stamp (one small query with SQL compiled
+    once: this runs on every request of every endpoint); the row itself comes from this process's
+    cache for that stamp (oidc_flows.snapshots), so a change on any node is seen at once.
+    """
+    if server_id is None:
+        stamp = snapshots.read_stamp(AuthorizationServer, ("id", "updated"), ("is_org", "is_active"), [True, True])
+    else:
+        where = ("server_id", "is_org", "is_active")
+        stamp = snapshots.read_stamp(AuthorizationServer, ("id", "updated"), where, [server_id, False, True])
+    if stamp is None:
         raise ProtocolError("not_found")
+    found = snapshots.servers.get(stamp)
+    if found is None:
+        found = AuthorizationServer.objects.active().filter(pk=stamp[0]).first()
+        if found is None:
+            raise ProtocolError("not_found")  # deactivated or deleted between the two reads
+        snapshots.servers.put(stamp, found)
+    found._snapshot_stamp = stamp  # the stamp as read: snapshots.of keys the server's other rows by it
     return found
 
 

@@ -1,3 +1,6 @@
 """Signal handlers of oidc_flows (imported from AppConfig.ready)."""
 
-from . import sessions  # noqa: F401  (connects user_logged_in → auth_time)
+from . import (
+    sessions,  # noqa: F401  (connects user_logged_in → auth_time)
+    snapshots,  # noqa: F401  (a server's configuration changed → its snapshots are stale)
+)

@@ -12,11 +12,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from jwcrypto import jwt
+from jwcrypto import jwk
+from jwcrypto.common import base64url_encode
+from jwcrypto.jwa import JWA
 from oauthlib.common import Request as OAuthRequest
 
 from . import claims, keys
-from .models import AuthorizationServer
+from .models import AuthorizationServer, SigningKey
 from .settings import flows_settings
 
 
@@ -25,12 +27,37 @@ def opaque_token(request: OAuthRequest | None = None) -> str:
     return secrets.token_urlsafe(32)
 
 
+#: Parsed private keys of this process, by (pk, kid). A kid is the key's thumbprint, so an entry can never
+#: stand for other key material; unsealing and parsing (with RSA's consistency check, ~40 ms) happen once.
+_private_keys: dict[tuple[int, str], jwk.JWK] = {}
+
+
+def _private_key(key: SigningKey) -> jwk.JWK:
+    cache_key = (key.pk, key.kid)
+    found = _private_keys.get(cache_key)
+    if found is None:
+        found = key.private_key()
+        if len(_private_keys) >= 64:
+            _private_keys.clear()  # keys rotated away over a long life; never more than a few are live
+        _private_keys[cache_key] = found
+    return found
+
+
 def sign(server: AuthorizationServer, payload: dict[str, Any], *, typ: str = "JWT") -> str:
-    """Sign ``payload`` with the server's active key; the header names the key (kid)."""
+    """Sign ``payload`` with the server's active key; the header names the key (kid).
+
+    A JWS compact serialization (RFC 7515 §3.1) with jwcrypto's JWA signer: jwcrypto's JWT object
+    deep-copies its input and costs about as much as the RSA signature itself.
+    """
     key = keys.signing_key(server)
-    token = jwt.JWT(header={"alg": key.alg, "kid": key.kid, "typ": typ}, claims=json.dumps(payload, default=str))
-    token.make_signed_token(key.private_key())
-    return token.serialize()
+    header = _b64json({"alg": key.alg, "kid": key.kid, "typ": typ})
+    signing_input = f"{header}.{_b64json(payload)}"
+    signature = JWA.signing_alg(key.alg).sign(_private_key(key), signing_input.encode())
+    return f"{signing_input}.{base64url_encode(signature)}"
+
+
+def _b64json(value: dict[str, Any]) -> str:
+    return base64url_encode(json.dumps(value, separators=(",", ":"), default=str))
 
 
 def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749 import errors
 
-from . import access, claims, consent, policy, sessions, tokens
-from .models import AccessToken, AuthorizationServer, Grant, IDToken, RefreshToken, Scope
+from . import access, claims, consent, policy, sessions, snapshots, tokens
+from .models import AccessToken, Application, AuthorizationServer, Grant, IDToken, RefreshToken
 from .settings import flows_settings
 
 
@@ -34,6 +34,13 @@ class FlowsValidator(OAuth2Validator):
         self.http_request = http_request  # the browser request at /authorize: its session decides prompt=none
 
     # -- clients ---------------------------------------------------------------------------------
+    def _load_application(self, client_id, request: OAuthRequest):
+        if not request.client and client_id:
+            # A stamp query and this process's cached row (oidc_flows.snapshots) instead of the ORM's
+            # query; DOT still checks the client (usable, same id) and looks it up itself if none is found.
+            request.client = _application(client_id)
+        return super()._load_application(client_id, request)
+
     def authenticate_client(self, request: OAuthRequest, *args, **kwargs) -> bool:
         # RFC 6749 §2.3: a client uses the one method it registered, not whichever works.
         basic = self._extract_basic_auth(request) is not None
@@ -55,7 +62,8 @@ class FlowsValidator(OAuth2Validator):
     def validate_response_type(self, client_id, response_type, client, request: OAuthRequest, *args, **kwargs) -> bool:
         rule = policy.response_type_rule(response_type or "")
         if rule is None:
-            return False  # oauthlib answers unsupported_response_type
+            # RFC 6749 §4.1.2.1: unknown to us ("code bogus", "none"); oauthlib would say unauthorized_client.
+            raise errors.UnsupportedResponseTypeError(request=request)
         if why := client.refusal(rule.requires):
             raise errors.UnauthorizedClientError(description=f"response_type={response_type}: {why}", request=request)
         return True
@@ -93,15 +101,14 @@ class FlowsValidator(OAuth2Validator):
         if "" in scopes:  # oauthlib turns `scope=` into [""]: an empty parameter is an absent one
             scopes = request.scopes = [s for s in scopes if s] or self.get_default_scopes(client_id, request)
         requested = set(scopes)
-        known = set(Scope.objects.filter(server=self.server, name__in=requested).values_list("name", flat=True))
-        if requested - known:
+        if requested - snapshots.of(self.server).scopes.keys():
             return False
         grant = policy.GRANTS.get(request.grant_type) if request.grant_type else None
         # A token without a user cannot carry the OIDC user scopes (openid, profile, offline_access...).
         return not (grant and not grant.has_user and requested & policy.SYSTEM_SCOPES.keys())
 
     def get_default_scopes(self, client_id, request: OAuthRequest, *args, **kwargs) -> list[str]:
-        return list(Scope.objects.filter(server=self.server, is_default=True).values_list("name", flat=True))
+        return [name for name, scope in snapshots.of(self.server).scopes.items() if scope.is_default]
 
     # -- prompt=none (OIDC Core §3.1.2.1): decided from the browser session --------------------
     def validate_silent_login(self, request: OAuthRequest) -> bool:
@@ -168,7 +175,13 @@ class FlowsValidator(OAuth2Validator):
 
     def get_code_challenge(self, code, request: OAuthRequest) -> str | None:
         grant = self._grant(code, request)
-        return (grant.code_challenge or None) if grant else None
+        challenge = (grant.code_challenge or None) if grant else None
+        if challenge is None and request.code_verifier is not None:
+            # RFC 9700 §4.8.2: a verifier for a code issued without a challenge is a PKCE downgrade attempt.
+            raise errors.InvalidGrantError(
+                description="code_verifier given, but the code has no code_challenge.", request=request
+            )
+        return challenge
 
     def get_code_challenge_method(self, code, request: OAuthRequest) -> str | None:
         grant = self._grant(code, request)
@@ -189,7 +202,23 @@ class FlowsValidator(OAuth2Validator):
     def rotate_refresh_token(self, request: OAuthRequest) -> bool:
         return True  # RFC 9700 §4.14.2: rotation with reuse detection, for every client
 
+    def save_bearer_token(self, token, request: OAuthRequest, *args, **kwargs) -> None:
+        try:
+            super().save_bearer_token(token, request, *args, **kwargs)
+        except errors.InvalidGrantError:
+            if family := getattr(request, "reused_token_family", None):
+                # RFC 9700 §4.14.2: the loser of a race is a reuse too; revoke after the rollback.
+                RefreshToken.revoke_family(family)
+            raise
+
     def _save_bearer_token(self, token, request: OAuthRequest, *args, **kwargs) -> None:
+        if (presented := getattr(request, "refresh_token_instance", None)) is not None:
+            # Concurrent uses of one refresh token all passed validate_refresh_token: the row lock
+            # (held until the transaction of save_bearer_token commits) lets exactly one rotate it.
+            locked = RefreshToken.objects.select_for_update().filter(pk=presented.pk).first()
+            if locked is None or locked.revoked is not None:
+                request.reused_token_family = presented.token_family
+                raise errors.InvalidGrantError(request=request)
         super()._save_bearer_token(token, request, *args, **kwargs)
         presented = getattr(request, "refresh_token_instance", None)
         if presented is not None and "refresh_token" not in token:
@@ -211,6 +240,8 @@ class FlowsValidator(OAuth2Validator):
         )
         self._set_token_value(access_token, token["access_token"])
         access_token.save()
+        if self.http_request is not None:
+            self.http_request.oidc_flows_access_token = access_token  # TokenView sends app_authorized with it
         return access_token
 
     def _create_refresh_token(self, request: OAuthRequest, refresh_token_code, access_token, previous_refresh_token):
@@ -234,11 +265,15 @@ class FlowsValidator(OAuth2Validator):
         return refresh_token
 
     def _load_access_token(self, token: str) -> AccessToken | None:
-        return (
-            AccessToken.objects.select_related("application", "user")
+        found = (
+            AccessToken.objects.select_related("user")
             .filter(server=self.server, token_checksum=_checksum(token))
             .first()
         )
+        if found is not None and found.application_id is not None:
+            # The application from this process's row cache (a stamp query) rather than a join of all its columns.
+            found.application = _application(pk=found.application_id) or found.application
+        return found
 
     def validate_refresh_token(self, refresh_token, client, request: OAuthRequest, *args, **kwargs) -> bool:
         live = RefreshToken.objects.filter(
@@ -333,6 +368,23 @@ class FlowsValidator(OAuth2Validator):
         if "none" not in (prompt.split() if isinstance(prompt, str) else prompt):  # oauthlib turns it into a set
             return True
         return self.http_request is not None and hint.names(self.http_request.user)
+
+
+def _application(client_id: str | None = None, *, pk: int | None = None) -> Application | None:
+    """The application with this ``client_id`` (or pk): its stamp from the database, the row from this process."""
+    where, value = ("client_id", client_id) if pk is None else ("id", pk)
+    try:
+        stamp = snapshots.read_stamp(Application, ("id", "updated", "is_active"), (where,), [value])
+    except ValueError:  # a NUL byte: PostgreSQL cannot even compare it; DOT answers invalid_client
+        return None
+    if stamp is None:
+        return None
+    found = snapshots.applications.get(stamp)
+    if found is None:
+        found = Application.objects.filter(pk=stamp[0]).first()
+        if found is not None:
+            snapshots.applications.put(stamp, found)
+    return found
 
 
 def refresh_token_expired(token: RefreshToken) -> bool:

@@ -121,5 +121,11 @@ class Application(AbstractApplication):
     def redirect_uri_allowed(self, uri: str) -> bool:
         return redirects.matches(uri, self.redirect_uris.split())
 
+    def origin_allowed(self, origin: str) -> bool:
+        # CORS: an exact registered origin, https or (as the admin accepts for development) http on a
+        # loopback host. DOT's version allows only OAUTH2_PROVIDER["ALLOWED_SCHEMES"], i.e. https.
+        kind = redirects.classify(f"{origin}/")
+        return kind in (policy.Redirect.HTTPS, policy.Redirect.LOOPBACK) and origin in self.allowed_origins.split()
+
     def is_usable(self, request) -> bool:
         return self.is_active

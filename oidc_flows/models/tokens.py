@@ -18,10 +18,18 @@ class ServerScopesMixin:
 
     @property
     def scopes(self) -> dict[str, str]:
+        from .. import snapshots  # snapshots imports the models
+
         names = self.scope.split()
-        described = dict(
-            Scope.objects.filter(server_id=self.server_id, name__in=names).values_list("name", "description")
-        )
+        # The names are the token's own; only the descriptions (display text) come from the server's rows:
+        # this process's snapshot of them when it has one (every token check reads these), else a query.
+        snapshot = snapshots.current(self.server_id)
+        if snapshot is not None:
+            described = {name: scope.description for name, scope in snapshot.scopes.items()}
+        else:
+            described = dict(
+                Scope.objects.filter(server_id=self.server_id, name__in=names).values_list("name", "description")
+            )
         return {name: described.get(name, name) for name in names}
 
 

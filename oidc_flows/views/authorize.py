@@ -74,8 +74,6 @@ def response_params(location: str, redirect_uri: str) -> dict[str, str]:
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 #: Satisfied by signing in once: dropped from the URL the sign-in page returns to.
 _SATISFIED_BY_SIGN_IN = frozenset({"login", "select_account"})
-#: Parameters that Django reads here; RFC 6749 §3.1: "MUST NOT be included more than once".
-SINGLE_VALUED = ("prompt", "max_age", "login_hint", "id_token_hint", "response_mode", "nonce", "ui_locales")
 
 
 def _after_sign_in(request: HttpRequest) -> str:
@@ -97,9 +95,8 @@ def _after_sign_in(request: HttpRequest) -> str:
 
 def request_problem(request: HttpRequest) -> str | None:
     """Why the OIDC parameters that this view reads are malformed (``invalid_request``), or None."""
-    for name in SINGLE_VALUED:
-        if len(request.GET.getlist(name)) > 1:
-            return f"{name} must not be repeated."
+    if name := policy.repeated_parameter(request.GET.lists()):
+        return f"{name[:40]} must not be repeated."
     prompt = request.GET.get("prompt", "").split()
     if unknown := sorted(set(prompt) - PROMPT_VALUES):
         return f"Unsupported prompt value: {unknown[0][:40]}."

@@ -1,12 +1,21 @@
-"""The well-known documents (OIDC Discovery §4, RFC 8414 §3) and the JWKS (RFC 7517 §5)."""
+"""The well-known documents (OIDC Discovery §4, RFC 8414 §3) and the JWKS (RFC 7517 §5).
+
+Both are public and cacheable: ``Cache-Control: public, max-age``, an ``ETag`` and ``304 Not
+Modified`` for a verifier that already holds the current version. This process renders each
+document once per version of the server's configuration (oidc_flows.snapshots).
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+import hashlib
+import json
+
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import parse_etags
 from django.views import View
 
-from .. import keys
+from .. import keys, snapshots
 from ..discovery import build_metadata
 from .mixins import ServerBoundMixin
 
@@ -15,8 +24,19 @@ from .mixins import ServerBoundMixin
 CACHE_SECONDS = 300
 
 
-def _cacheable(data: dict) -> JsonResponse:
-    response = JsonResponse(data)
+def render(data: dict) -> tuple[bytes, str]:
+    """The JSON body and its strong ETag (a digest of the body)."""
+    body = json.dumps(data).encode()
+    return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def _cacheable(request: HttpRequest, body: bytes, etag: str) -> HttpResponse:
+    known = parse_etags(request.headers.get("If-None-Match", ""))
+    if etag in known or "*" in known:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
     patch_cache_control(response, public=True, max_age=CACHE_SECONDS)
     patch_vary_headers(response, ["Origin"])
     response["Access-Control-Allow-Origin"] = "*"  # public documents: any browser app may read them
@@ -24,10 +44,12 @@ def _cacheable(data: dict) -> JsonResponse:
 
 
 class MetadataView(ServerBoundMixin, View):
-    def get(self, request: HttpRequest, *args, **kwargs) -> JsonResponse:
-        return _cacheable(build_metadata(self.server))
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        rendered = snapshots.of(self.server).memo("metadata", lambda: render(build_metadata(self.server)))
+        return _cacheable(request, *rendered)
 
 
 class KeysView(ServerBoundMixin, View):
-    def get(self, request: HttpRequest, *args, **kwargs) -> JsonResponse:
-        return _cacheable(keys.jwks(self.server))
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Rendered per request: a retired key leaves the set when its grace period ends, not on a change.
+        return _cacheable(request, *render(keys.jwks(self.server)))

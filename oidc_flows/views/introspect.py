@@ -17,7 +17,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from ..models import AuthorizationServer
-from .mixins import ServerBoundMixin
+from .mixins import ServerBoundMixin, no_store
 
 
 def endpoint_response(server: AuthorizationServer, headers: dict[str, str], body: str, status: int) -> HttpResponse:
@@ -25,9 +25,7 @@ def endpoint_response(server: AuthorizationServer, headers: dict[str, str], body
     response = HttpResponse(body or "", status=status, content_type="application/json" if body else None)
     for name, value in headers.items():
         response[name] = value
-    # RFC 7662 §2.2 and RFC 7009 §2.2 answer like RFC 6749 §5.1: token data is never cached.
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
+    no_store(response)  # RFC 7662 §2.2 and RFC 7009 §2.2 answer like RFC 6749 §5.1: token data is never cached
     if status == 401:
         # RFC 6749 §5.2: invalid_client answers with the scheme the client authenticates with
         # (oauthlib says "Bearer", which is for resource servers).
@@ -38,6 +36,8 @@ def endpoint_response(server: AuthorizationServer, headers: dict[str, str], body
 @method_decorator(csrf_exempt, name="dispatch")
 class IntrospectView(ServerBoundMixin, View):
     """POST only (RFC 7662 §2.1): a token in a query string would end up in logs."""
+
+    form_body = True
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         core = self.get_oauthlib_core()

@@ -17,6 +17,8 @@ from .mixins import ServerBoundMixin
 
 @method_decorator(csrf_exempt, name="dispatch")
 class RevokeView(ServerBoundMixin, dot.RevokeTokenView):
+    form_body = True
+
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         # RFC 7009 §2.2: 200 with an empty body whether or not the token was known.
         _, headers, body, status = self.create_revocation_response(request)

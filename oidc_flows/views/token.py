@@ -5,13 +5,30 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot
+from oauth2_provider.signals import app_authorized
 
+from . import cors
 from .mixins import ServerBoundMixin
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 class TokenView(ServerBoundMixin, dot.TokenView):
+    form_body = True
+
+    @method_decorator(sensitive_post_parameters("password", "client_secret"))
+    def authorization_flow_token_response(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        """DOT's, less one query: DOT reads back the token it has just stored to send ``app_authorized``."""
+        url, headers, body, status = self.create_token_response(request)
+        token = getattr(request, "oidc_flows_access_token", None)  # set by FlowsValidator._create_access_token
+        if status == 200 and token is not None:
+            app_authorized.send(sender=self, request=request, token=token)
+        response = HttpResponse(content=body, status=status)
+        for name, value in headers.items():
+            response[name] = value
+        return response
+
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = super().post(request, *args, **kwargs)
         if response.status_code == 401:
@@ -19,3 +36,14 @@ class TokenView(ServerBoundMixin, dot.TokenView):
             # (oauthlib says "Bearer", which is for resource servers).
             response["WWW-Authenticate"] = f'Basic realm="{self.server.issuer}", charset="UTF-8"'
         return response
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().dispatch(request, *args, **kwargs)
+        if request.method != "POST":
+            return response
+        # Browser apps (spa) call /token from their own origin: answers and errors alike are theirs to read,
+        # including the errors ServerBoundMixin raises before post() (malformed parameters, wrong body).
+        return cors.grant(request, response, cors.token_request_client(request))
+
+    def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return cors.preflight(request, methods=["POST"], headers=["Authorization", "Content-Type"])

@@ -43,7 +43,10 @@ def admin_client(db) -> Client:
 def token_request(client_id: str, secret: str) -> int:
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     response = Client().post(
-        "/oauth2/default/v1/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {basic}"
+        "/oauth2/default/v1/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",  # RFC 6749 §4.4.2; multipart is refused
+        HTTP_AUTHORIZATION=f"Basic {basic}",
     )
     return response.status_code
 

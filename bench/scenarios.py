@@ -1,0 +1,188 @@
+"""What each scenario sends to each system, and what it must get back.
+
+A scenario is a *step* for load.run: one request (or one whole flow) that raises Failed on any
+unexpected answer. Endpoints differ per system; the requests are the same.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from .load import Client, Failed, Response, Step
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    token: str
+    introspect: str
+    jwks: str
+    discovery: str
+    authorize: str = ""
+    userinfo: str = ""
+    login: str = ""
+    authorize_extra: tuple[tuple[str, str], ...] = ()
+
+
+OURS = Endpoints(
+    token="/oauth2/default/v1/token",
+    introspect="/oauth2/default/v1/introspect",
+    jwks="/oauth2/default/v1/keys",
+    discovery="/oauth2/default/.well-known/openid-configuration",
+    authorize="/oauth2/default/v1/authorize",
+    userinfo="/oauth2/default/v1/userinfo",
+    login="/login/",
+)
+DOT = Endpoints(
+    token="/o/token/",
+    introspect="/o/introspect/",
+    jwks="/o/.well-known/jwks.json",
+    discovery="/o/.well-known/openid-configuration/",
+    authorize="/o/authorize/",
+    userinfo="/o/userinfo/",
+    login="/accounts/login/",
+    authorize_extra=(("approval_prompt", "auto"),),  # DOT's remembered consent: a live token with these scopes
+)
+NODE = Endpoints(
+    token="/token", introspect="/token/introspection", jwks="/jwks", discovery="/.well-known/openid-configuration"
+)
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    """RFC 6749 §2.3.1: form-encode the id and secret, then Basic."""
+    raw = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def expect(response: Response, status: int, what: str) -> Response:
+    if response.status != status:
+        raise Failed(f"{what}: HTTP {response.status}, wanted {status}: {response.body[:200]!r}")
+    return response
+
+
+def expect_json(response: Response, what: str, *keys: str) -> dict:
+    data = json.loads(expect(response, 200, what).body)
+    if missing := [k for k in keys if k not in data]:
+        raise Failed(f"{what}: no {', '.join(missing)} in the answer")
+    return data
+
+
+def _local(location: str) -> str:
+    parts = urlsplit(location)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def client_credentials(ep: Endpoints, cred: dict, extra: dict[str, str] | None = None) -> Step:
+    body = urlencode({"grant_type": "client_credentials", "scope": cred["scope"]} | (extra or {}))
+    headers = FORM | basic(cred["client_id"], cred["secret"])
+
+    def step(client: Client, index: int) -> None:
+        expect_json(client.request("POST", ep.token, body, headers), "client_credentials", "access_token")
+
+    return step
+
+
+def token_for_introspection(client: Client, ep: Endpoints, cred: dict, extra: dict[str, str] | None = None) -> str:
+    body = urlencode({"grant_type": "client_credentials", "scope": cred["scope"]} | (extra or {}))
+    answer = client.request("POST", ep.token, body, FORM | basic(cred["client_id"], cred["secret"]))
+    return expect_json(answer, "client_credentials", "access_token")["access_token"]
+
+
+def introspect(ep: Endpoints, cred: dict, token: str) -> Step:
+    body = urlencode({"token": token})
+    headers = FORM | basic(cred["client_id"], cred["secret"])
+
+    def step(client: Client, index: int) -> None:
+        data = expect_json(client.request("POST", ep.introspect, body, headers), "introspection", "active")
+        if data["active"] is not True:
+            raise Failed("introspection: the token is not active")
+
+    return step
+
+
+def get(path: str, what: str, *keys: str) -> Step:
+    def step(client: Client, index: int) -> None:
+        expect_json(client.request("GET", path), what, *keys)
+
+    return step
+
+
+def userinfo(ep: Endpoints, access_token: str) -> Step:
+    headers = {"Authorization": f"Bearer {access_token}"}
+
+    def step(client: Client, index: int) -> None:
+        expect_json(client.request("GET", ep.userinfo, headers=headers), "userinfo", "sub")
+
+    return step
+
+
+def code_flow(client: Client, ep: Endpoints, web: dict, user: dict) -> dict:
+    """Authorization code + PKCE: /authorize, sign-in if needed, consent remembered, code exchange."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = {
+        "response_type": "code",
+        "client_id": web["client_id"],
+        "redirect_uri": web["redirect_uri"],
+        "scope": web["scope"],
+        "state": secrets.token_urlsafe(8),
+        "nonce": secrets.token_urlsafe(8),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    } | dict(ep.authorize_extra)
+    answer = expect(client.request("GET", f"{ep.authorize}?{urlencode(query)}"), 302, "authorize")
+    location = answer.header("Location")
+    if urlsplit(location).path == ep.login:
+        form = expect(client.request("GET", _local(location)), 200, "sign-in page")
+        csrf = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', form.body)
+        if csrf is None:
+            raise Failed("sign-in page: no CSRF token")
+        next_url = parse_qs(urlsplit(location).query)["next"][0]
+        fields = {
+            "csrfmiddlewaretoken": csrf.group(1).decode(),
+            "username": user["username"],
+            "password": user["password"],
+            "next": next_url,
+        }
+        signed_in = expect(client.request("POST", _local(location), urlencode(fields), FORM), 302, "sign-in")
+        answer = expect(client.request("GET", _local(signed_in.header("Location"))), 302, "authorize after sign-in")
+        location = answer.header("Location")
+    params = parse_qs(urlsplit(location).query)
+    if "code" not in params:
+        raise Failed(f"authorize: no code in the redirect (consent page or error?): {location[:200]}")
+    body = urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": params["code"][0],
+            "redirect_uri": web["redirect_uri"],
+            "code_verifier": verifier,
+        }
+    )
+    answer = client.request("POST", ep.token, body, FORM | basic(web["client_id"], web["secret"]))
+    return expect_json(answer, "code exchange", "access_token", "id_token", "refresh_token")
+
+
+def full_flow(ep: Endpoints, web: dict, user: dict) -> Step:
+    def step(client: Client, index: int) -> None:
+        client.cookies.clear()  # a new browser: sign-in every time
+        code_flow(client, ep, web, user)
+
+    return step
+
+
+def refresh(ep: Endpoints, web: dict, chains: list[str]) -> Step:
+    """Refresh tokens rotate: each thread follows its own chain (``chains[index]``)."""
+    headers = FORM | basic(web["client_id"], web["secret"])
+
+    def step(client: Client, index: int) -> None:
+        body = urlencode({"grant_type": "refresh_token", "refresh_token": chains[index]})
+        data = expect_json(client.request("POST", ep.token, body, headers), "refresh", "access_token", "refresh_token")
+        chains[index] = data["refresh_token"]
+
+    return step

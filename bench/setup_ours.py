@@ -1,0 +1,49 @@
+"""Set up the benchmark data in our IdP's database and print the credentials as JSON.
+
+Run by run.py with the server's environment (DJANGO_SETTINGS_MODULE=idp.settings, DATABASE_URL...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "idp.settings")
+
+import django  # noqa: E402
+
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+
+from oidc_flows import consent, servers  # noqa: E402
+from oidc_flows.models import Scope  # noqa: E402
+from oidc_flows.registration import register_application  # noqa: E402
+
+
+PASSWORD = "bench: correct horse battery staple"
+REDIRECT_URI = "https://rp.example/cb"
+SCOPES = "openid profile email offline_access"
+
+server = servers.resolve("default")
+Scope.objects.get_or_create(server=server, name="api:read", defaults={"description": "Read the API"})
+service, service_secret = register_application("bench service", "service", client_id="bench-service")
+web, web_secret = register_application("bench web", "web", redirect_uris=[REDIRECT_URI], client_id="bench-web")
+user = get_user_model().objects.create_user("bench", email="bench@example.com", password=PASSWORD)
+consent.remember(user, web, server, SCOPES.split())  # consent remembered: the flow skips the consent page
+
+json.dump(
+    {
+        "server": "default",
+        "service": {"client_id": service.client_id, "secret": service_secret, "scope": "api:read"},
+        "web": {"client_id": web.client_id, "secret": web_secret, "redirect_uri": REDIRECT_URI, "scope": SCOPES},
+        "user": {"username": "bench", "password": PASSWORD},
+        "password_hasher": user.password.split("$", 1)[0],
+    },
+    sys.stdout,
+)

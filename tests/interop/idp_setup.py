@@ -1,0 +1,38 @@
+"""Set-up of the interop IdP, run inside it by ``manage.py shell`` with INTEROP_SETUP (JSON) in the environment.
+
+It uses the management commands an administrator scripts with; their output (which names the secrets) is
+discarded. INTEROP_SETUP: {"user": {"username", "password"}, "clients": [{"type", "client_id",
+"secret", "redirect_uris", "grant_types", "auth_method", "allowed_origins"}]}.
+"""
+
+import io
+import json
+import os
+
+from django.core.management import call_command
+
+
+setup = json.loads(os.environ["INTEROP_SETUP"])
+quiet = io.StringIO()
+user = setup["user"]
+call_command(
+    "oidc_create_user",
+    user["username"],
+    f"--password={user['password']}",
+    f"--email={user['username']}@example.com",
+    "--email-verified",
+    "--first-name=Alice",
+    "--last-name=Liddell",
+    stdout=quiet,
+)
+for client in setup["clients"]:
+    args = [client["type"], client["client_id"], f"--client-id={client['client_id']}"]
+    if client.get("secret"):
+        # `=` form: a random secret may start with "-", which argparse would take for an option.
+        args.append(f"--client-secret={client['secret']}")
+    args += [f"--redirect-uri={uri}" for uri in client.get("redirect_uris", ())]
+    args += [f"--grant-type={grant}" for grant in client.get("grant_types", ())]
+    args += [f"--allowed-origin={origin}" for origin in client.get("allowed_origins", ())]
+    if client.get("auth_method"):
+        args.append(f"--auth-method={client['auth_method']}")
+    call_command("oidc_create_application", *args, stdout=quiet)
