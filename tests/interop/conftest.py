@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.factories import PASSWORD
-from tests.interop import processes
+from tests.support import processes
 
 
 HERE = Path(__file__).resolve().parent

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import pytest
 import requests
 
 from oidc_flows.resource import jwks, tokens
+from tests.support.processes import free_port, is_up, manage
 
 
 SITE_SETTINGS = "tests.resource.site.settings"
@@ -87,28 +87,6 @@ class IdP:
         assert response.status_code == 200, response.text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _manage(env: dict[str, str], log: Path, *args: str, timeout: float) -> None:
-    with log.open("a") as out:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, stdout=out, stderr=out, timeout=timeout
-        )
-    if done.returncode:
-        pytest.fail(f"manage.py {args[0]} failed:\n{log.read_text()[-3000:]}")
-
-
-def _is_up(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.ConnectionError:
-        return False
-
-
 def _base_url(port: int) -> dict[str, str]:
     return {"IDP_BASE_URL": f"http://127.0.0.1:{port}", "PORT": str(port)}
 
@@ -120,7 +98,7 @@ def _serve(env: dict[str, str], log: Path, deadline: float) -> tuple[subprocess.
     """
     for attempt in range(3):
         if attempt:
-            env = env | _base_url(_free_port())
+            env = env | _base_url(free_port())
         port, base_url = env["PORT"], env["IDP_BASE_URL"]
         with log.open("a") as out:
             process = subprocess.Popen(
@@ -131,7 +109,7 @@ def _serve(env: dict[str, str], log: Path, deadline: float) -> tuple[subprocess.
                 stderr=out,
             )
         while time.monotonic() < deadline and process.poll() is None:
-            if _is_up(f"{base_url}/oauth2/default/.well-known/openid-configuration"):
+            if is_up(f"{base_url}/oauth2/default/.well-known/openid-configuration"):
                 return process, base_url
             time.sleep(0.1)
         if process.poll() is None:
@@ -164,14 +142,14 @@ def idp(tmp_path_factory) -> Iterator[IdP]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DEBUG": "0",
         "PYTHONUNBUFFERED": "1",
-        **_base_url(_free_port()),
+        **_base_url(free_port()),
     }
     job = Client("reports-job", secrets.token_urlsafe(32))
     api = Client("reports-api", secrets.token_urlsafe(32))
     deadline = time.monotonic() + START_SECONDS
-    _manage(env, log, "migrate", "--noinput", timeout=START_SECONDS)
+    manage(env, log, "migrate", "--noinput", timeout=START_SECONDS)
     script = SETUP.format(credentials={job.client_id: job.secret, api.client_id: api.secret})
-    _manage(env, log, "shell", "-c", script, timeout=max(1.0, deadline - time.monotonic()))
+    manage(env, log, "shell", "-c", script, timeout=max(1.0, deadline - time.monotonic()))
     process, base_url = _serve(env, log, deadline)
     try:
         yield IdP(base_url, var_dir, job, api)

@@ -1,4 +1,4 @@
-"""Start and stop the servers the interop tests talk to: subprocesses on free loopback ports."""
+"""Start and stop the servers that tests talk to over HTTP: subprocesses of this checkout on free loopback ports."""
 
 from __future__ import annotations
 
