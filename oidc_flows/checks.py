@@ -107,7 +107,9 @@ def check_debug(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         base_url = flows_settings().BASE_URL
     except ImproperlyConfigured:
         base_url = ""
-    if base_url and not _is_loopback(base_url):
+    # An https issuer on a non-loopback host is a real deployment; http ones (a LAN or container host
+    # name in development) are left to check --deploy (E005, Django's W018).
+    if base_url.startswith("https://") and not _is_loopback(base_url):
         messages.append(
             checks.Error(
                 f"DEBUG is on for the public issuer {base_url!r}.",

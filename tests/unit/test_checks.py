@@ -93,6 +93,7 @@ def test_e005_is_a_deploy_check_only():
         ("http://127.0.0.1:8000", POSTGRES, True, ["oidc_flows.W002"]),
         ("https://login.example.com", POSTGRES, True, ["oidc_flows.E006", "oidc_flows.W002"]),
         ("http://127.0.0.1:8000", SQLITE, True, []),  # `make run`
+        ("http://idp.lan:8000", SQLITE, True, []),  # development on a LAN or container host name
         ("https://login.example.com", POSTGRES, False, []),  # production
     ],
 )
