@@ -201,6 +201,12 @@ SILENCED_SYSTEM_CHECKS = [
     "oauth2_provider.W008",
 ]
 
+# Mail (recovery links, sign-in codes): EMAIL_URL, e.g. smtp+tls://user:password@mail.example.com:587 or
+# smtp://127.0.0.1:1025. The default writes messages to the console (the log), as `make run` uses it.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="oidc_flows <no-reply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
 REST_FRAMEWORK = {"DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"]}
 
 # Logs go to stderr. LOG_FORMAT=json (the default outside DEBUG): one JSON object per line, and one

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import claims, policy
+from .authn import policies as authn_policies
 from .models import AuthorizationServer, Scope, SigningKey
 
 
 #: Claims of our own making that appear in ID tokens, besides the user's (OIDC Core §2).
-TOKEN_CLAIMS = ("iss", "aud", "exp", "iat", "jti", "auth_time", "nonce", "amr", "at_hash", "c_hash")
+TOKEN_CLAIMS = ("iss", "aud", "exp", "iat", "jti", "auth_time", "nonce", "amr", "acr", "at_hash", "c_hash")
 
 
 def build_metadata(server: AuthorizationServer) -> dict[str, Any]:
@@ -44,6 +45,8 @@ def build_metadata(server: AuthorizationServer) -> dict[str, Any]:
         "code_challenge_methods_supported": list(policy.CODE_CHALLENGE_METHODS),
         # select_account is answered per OIDC Core §3.1.2.6 (account_selection_required), see views/authorize.py.
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        # Okta's levels of assurance; acr_values asking for more than the session proved trigger a step-up.
+        "acr_values_supported": list(authn_policies.ACR),
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

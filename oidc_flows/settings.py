@@ -30,6 +30,10 @@ class FlowsSettings:
     RETIRED_KEY_PUBLISH_SECONDS: int = 7 * 24 * 3600
     #: Dotted path of the class that resolves user claims (the one policy seam).
     CLAIMS_ADAPTER: str = "oidc_flows.claims.DefaultClaimsAdapter"
+    #: WebAuthn relying party id (a domain, never an IP address); empty: the host of BASE_URL.
+    WEBAUTHN_RP_ID: str = ""
+    #: The name authenticators show when a passkey is created.
+    WEBAUTHN_RP_NAME: str = "oidc_flows"
 
 
 @functools.cache

@@ -19,6 +19,8 @@ from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749 import errors
 
 from . import access, claims, consent, policy, sessions, snapshots, tokens
+from .authn import machine as authn_machine
+from .authn import policies as authn_policies
 from .models import AccessToken, Application, AuthorizationServer, Grant, IDToken, RefreshToken
 from .settings import flows_settings
 
@@ -74,7 +76,11 @@ class FlowsValidator(OAuth2Validator):
     def validate_user(self, username, password, client, request: OAuthRequest, *args, **kwargs) -> bool:
         if not super().validate_user(username, password, client, request, *args, **kwargs):
             return False
+        # A password is all this grant proves: a sign-on policy that wants more (MFA, or no access) refuses it.
+        if authn_machine.requirement(request.user, client=client, server=self.server, amr=["pwd"]) != "allow":
+            return False
         request.auth_time = int(time.time())  # the password grant authenticates the user right now
+        request.amr = ["pwd"]
         return True
 
     # -- access policies (access.py) -------------------------------------------------------------
@@ -136,6 +142,8 @@ class FlowsValidator(OAuth2Validator):
             nonce=request.nonce or "",
             claims="{}",
             auth_time=datetime.fromtimestamp(auth_time, UTC) if auth_time else None,
+            amr=" ".join(getattr(request, "amr", None) or ()),
+            acr=getattr(request, "acr", None) or "",
         )
 
     def validate_code(self, client_id, code, client, request: OAuthRequest, *args, **kwargs) -> bool:
@@ -152,6 +160,7 @@ class FlowsValidator(OAuth2Validator):
         request.scopes = grant.scope.split()
         request.user = grant.user
         request.auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
+        request.amr, request.acr = grant.amr.split(), grant.acr
         if grant.nonce:
             request.nonce = grant.nonce
         return True
@@ -301,6 +310,15 @@ class FlowsValidator(OAuth2Validator):
         last_login = getattr(request.user, "last_login", None)
         return int(last_login.timestamp()) if last_login else int(time.time())
 
+    def _amr_and_acr(self, request: OAuthRequest) -> tuple[list[str], str]:
+        """RFC 8176 ``amr`` and ``acr`` of the sign-in behind this token: the request's, its code's, its family's."""
+        amr, acr = getattr(request, "amr", None), getattr(request, "acr", None)
+        previous = getattr(request, "refresh_token_instance", None)
+        if not amr and previous is not None and previous.grant_id:
+            amr, acr = previous.grant.amr.split(), previous.grant.acr
+        amr = list(amr or ["pwd"])
+        return amr, acr or authn_policies.acr_for(amr)
+
     def get_id_token_dictionary(self, token, token_handler, request: OAuthRequest) -> tuple[dict[str, Any], datetime]:
         lifetime = tokens.id_token_lifetime()
         expires = timezone.now() + timedelta(seconds=lifetime)
@@ -310,8 +328,8 @@ class FlowsValidator(OAuth2Validator):
             "exp": int(expires.timestamp()),
             "auth_time": self._auth_time(request),
             "jti": str(uuid.uuid4()),
-            "amr": ["pwd"],
         }
+        payload["amr"], payload["acr"] = self._amr_and_acr(request)
         return payload, expires
 
     def finalize_id_token(self, id_token: dict, token: dict, token_handler, request: OAuthRequest) -> str:

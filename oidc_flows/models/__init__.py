@@ -1,5 +1,17 @@
 """The models of oidc_flows; see each module."""
 
+# The sign-in's models live with it (oidc_flows/authn/) but belong to this app: one migrate installs them.
+from ..authn.models import (
+    AuthEvent,
+    EnrollmentPolicy,
+    Factor,
+    OneTimeToken,
+    PasswordPolicy,
+    SignOnPolicy,
+    SignOnRule,
+    Transaction,
+    TrustedOrigin,
+)
 from .access import AccessPolicy, PolicyRule
 from .claims import Claim
 from .clients import Application
@@ -11,6 +23,15 @@ from .users import Consent, UserProfile
 
 
 __all__ = [
+    "AuthEvent",
+    "EnrollmentPolicy",
+    "Factor",
+    "OneTimeToken",
+    "PasswordPolicy",
+    "SignOnPolicy",
+    "SignOnRule",
+    "Transaction",
+    "TrustedOrigin",
     "AccessPolicy",
     "Claim",
     "PolicyRule",

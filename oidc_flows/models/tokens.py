@@ -38,6 +38,9 @@ class Grant(AbstractGrant):
 
     server = models.ForeignKey(AuthorizationServer, on_delete=models.CASCADE, related_name="+")
     auth_time = models.DateTimeField(null=True, blank=True)
+    #: RFC 8176 methods of the sign-in behind the code (space-separated) and the ACR it satisfied.
+    amr = models.CharField(max_length=100, blank=True, default="")
+    acr = models.CharField(max_length=100, blank=True, default="")
     redeemed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(AbstractGrant.Meta):

@@ -41,6 +41,8 @@ class UserProfile(models.Model):
     locked_until = models.DateTimeField(
         _("locked until"), null=True, blank=True, editable=False, help_text=_("No sign-in is accepted before then.")
     )
+    #: When the password was last set (oidc_flows.authn: expiry); None: when the user joined.
+    password_changed = models.DateTimeField(_("password changed"), null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"

@@ -36,6 +36,9 @@ from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.views.mixins import OAuthLibMixin
 
 from .. import consent, policy, sessions
+from ..authn import browser as authn_browser
+from ..authn import machine as authn_machine
+from ..authn import policies as authn_policies
 from ..models import Application
 from .login import login_hint as sign_in_hint
 from .mixins import ServerBoundMixin, error_page
@@ -83,7 +86,7 @@ def _after_sign_in(request: HttpRequest) -> str:
     """
     kept = []
     for key, value in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True):
-        if key == "max_age":
+        if key in ("max_age", "sessionToken"):  # satisfied by signing in; a sessionToken is spent either way
             continue
         if key == "prompt":
             value = " ".join(p for p in value.split() if p not in _SATISFIED_BY_SIGN_IN)
@@ -140,6 +143,10 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
             return self.respond(request, client, credentials, params)
         if problem := request_problem(request):
             return self.refuse(request, client, credentials, "invalid_request", problem)
+        authn_browser.end_if_expired(request)  # past the lifetime its sign-on rule gave the session
+        if decision is None and (session_token := request.GET.get("sessionToken")):
+            # Okta's contract: a sessionToken from /api/v1/authn becomes the IdP session, with no sign-in page.
+            authn_browser.redeem_session_token(request, session_token)
         prompt = set(request.GET.get("prompt", "").split())
         if decision is None:
             if refusal := self.interaction_refusal(request, client, scopes, prompt):
@@ -148,6 +155,10 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
                 return hint_response
         if not sessions.is_fresh(request) or (decision is None and "login" in prompt):
             return self.sign_in(request)
+        if refusal := self.sign_on_refusal(request, client, prompt):
+            if refusal == "step_up":
+                return self.sign_in(request)  # the sign-in page asks for what the policy or acr_values lack
+            return self.refuse(request, client, credentials, *refusal)
 
         if decision == "deny":
             return self.deny(request, credentials, client)
@@ -170,6 +181,30 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         if "select_account" in prompt and "login" not in prompt and request.user.is_authenticated:
             # §3.1.2.1: no account chooser here, so the choice cannot be obtained: the spec's error.
             return "account_selection_required", "This identity provider does not offer account selection."
+        return None
+
+    def sign_on_refusal(
+        self, request: HttpRequest, client: Application, prompt: set[str]
+    ) -> tuple[str, str] | str | None:
+        """The sign-on policy for this user, client and server against what the session proved (and acr_values).
+
+        "step_up" when a factor is missing (the sign-in page asks for it); an error when the policy denies,
+        or when a step-up would need a page but prompt=none forbids one.
+        """
+        needed = authn_machine.requirement(
+            request.user,
+            client=client,
+            server=self.server,
+            amr=authn_browser.amr(request),
+            verified=authn_browser.verified_factors(request),
+            acr_values=authn_policies.requested_acr(request.GET.get("acr_values", "")),
+        )
+        if needed == "deny":
+            return "access_denied", "The sign-on policy does not allow this user to sign in to this application."
+        if needed == "step_up":
+            if "none" in prompt:
+                return "login_required", "The sign-on policy or acr_values ask for another factor."
+            return "step_up"
         return None
 
     def check_id_token_hint(self, request: HttpRequest, client: Application, credentials: dict) -> HttpResponse | None:
@@ -216,6 +251,10 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
 
     def issue(self, request: HttpRequest, scopes: list[str], credentials: dict, client: Application) -> HttpResponse:
         credentials["auth_time"] = sessions.auth_time(request)
+        credentials["amr"] = authn_browser.amr(request)
+        credentials["acr"] = authn_policies.acr_for(
+            credentials["amr"], authn_policies.requested_acr(request.GET.get("acr_values", ""))
+        )
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
                 request=request, scopes=" ".join(scopes), credentials=credentials, allow=True

@@ -43,13 +43,33 @@ def _cacheable(request: HttpRequest, body: bytes, etag: str) -> HttpResponse:
     return response
 
 
+def public_preflight(request: HttpRequest) -> HttpResponse:
+    """OPTIONS for the public documents: SDKs send custom headers (``X-Okta-User-Agent-Extended``), so they ask."""
+    response = HttpResponse(status=204)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Access-Control-Allow-Methods"] = "GET"
+    response["Access-Control-Allow-Headers"] = ", ".join(PUBLIC_REQUEST_HEADERS)
+    response["Access-Control-Max-Age"] = str(CACHE_SECONDS)
+    return response
+
+
+#: Headers browser SDKs add to their GETs of discovery and JWKS (okta-auth-js, oidc-client-ts).
+PUBLIC_REQUEST_HEADERS = ("Accept", "Content-Type", "X-Okta-User-Agent-Extended", "X-Requested-With")
+
+
 class MetadataView(ServerBoundMixin, View):
+    def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return public_preflight(request)
+
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         rendered = snapshots.of(self.server).memo("metadata", lambda: render(build_metadata(self.server)))
         return _cacheable(request, *rendered)
 
 
 class KeysView(ServerBoundMixin, View):
+    def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return public_preflight(request)
+
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         # Rendered per request: a retired key leaves the set when its grace period ends, not on a change.
         return _cacheable(request, *render(keys.jwks(self.server)))

@@ -46,4 +46,6 @@ class TokenView(ServerBoundMixin, dot.TokenView):
         return cors.grant(request, response, cors.token_request_client(request))
 
     def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        return cors.preflight(request, methods=["POST"], headers=["Authorization", "Content-Type"])
+        return cors.preflight(
+            request, methods=["POST"], headers=["Authorization", "Content-Type", "X-Okta-User-Agent-Extended"]
+        )

@@ -1,0 +1,723 @@
+"""The sign-in state machine: what a sign-in needs next, decided in one place for the API and the hosted pages.
+
+A transaction moves between Okta's states (``models.AuthnStatus``); ``ALLOWED`` says, as data, which
+operation each state accepts, and anything else is ``E0000079``. The transaction is named by its
+``stateToken``, which only its HMAC names in the database; every operation locks the row, so two
+concurrent answers to one challenge cannot both count. A transaction that succeeded, was cancelled
+or failed too often is ended: its ``stateToken`` is spent.
+
+Every function returns a ``Step`` (the state and what it needs shown); the front ends render it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Final
+
+from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .. import lockout
+from ..models import Application, AuthorizationServer, BrowserSession
+from . import events, factors, mail, onetime, policies
+from .errors import AuthnError
+from .factors import webauthn
+from .models import (
+    AuthnStatus,
+    Enrollment,
+    Factor,
+    FactorStatus,
+    MfaRequirement,
+    Outcome,
+    RecoveryType,
+    TokenPurpose,
+    Transaction,
+)
+
+
+S = AuthnStatus
+#: A transaction lives this long after its last step (Okta: five minutes).
+TRANSACTION_SECONDS: Final = 300
+#: A sessionToken must be redeemed within five minutes (Okta's contract), once.
+SESSION_TOKEN_SECONDS: Final = 300
+#: Wrong answers to factors in one transaction before it ends; the rate limits bound it across transactions.
+MAX_FACTOR_FAILURES: Final = 5
+
+#: Which operation each state accepts (``status`` and ``cancel`` work in every live state).
+# fmt: off
+ALLOWED: Final = MappingProxyType({
+    "verify":          frozenset({S.MFA_REQUIRED, S.MFA_CHALLENGE, S.UNAUTHENTICATED, S.RECOVERY}),
+    "enroll":          frozenset({S.MFA_ENROLL, S.MFA_ENROLL_ACTIVATE}),
+    "activate":        frozenset({S.MFA_ENROLL_ACTIVATE}),
+    "resend":          frozenset({S.MFA_ENROLL_ACTIVATE, S.MFA_CHALLENGE}),
+    "previous":        frozenset({S.MFA_ENROLL_ACTIVATE, S.MFA_CHALLENGE}),
+    "skip":            frozenset({S.MFA_ENROLL, S.PASSWORD_WARN}),
+    "change_password": frozenset({S.PASSWORD_EXPIRED, S.PASSWORD_WARN}),
+    "answer":          frozenset({S.RECOVERY}),
+    "reset_password":  frozenset({S.PASSWORD_RESET}),
+    "status":          frozenset(S),
+    "cancel":          frozenset(S),
+})
+# fmt: on
+
+
+@dataclass
+class Step:
+    """A state and what it needs shown; ``state_token`` is absent once the transaction ended."""
+
+    status: str
+    tx: Transaction | None = None
+    state_token: str | None = None
+    session_token: str | None = None
+    user: AbstractBaseUser | None = None
+    factors: list[Factor] = field(default_factory=list)  # MFA_REQUIRED, RECOVERY: factors to verify
+    enrollable: list[dict[str, Any]] = field(default_factory=list)  # MFA_ENROLL: factorType, enrollment, status
+    factor: Factor | None = None  # MFA_ENROLL_ACTIVATE, MFA_CHALLENGE
+    activation: dict[str, Any] | None = None
+    challenge: dict[str, Any] | None = None
+    can_skip: bool = False
+    recovery_type: str = ""
+    factor_result: str | None = None
+    password_expires: datetime | None = None
+    relay_state: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a sign-in is for; the hosted pages know more than an API caller."""
+
+    client_id: str = ""
+    server_id: str = ""
+    acr_values: tuple[str, ...] = ()
+    warn_before_password_expired: bool = False
+    multi_optional_factor_enroll: bool = False
+    relay_state: str = ""
+    #: The browser's current IdP session (hosted pages): its user and amr, for "MFA once per session".
+    session_user: int | None = None
+    session_amr: tuple[str, ...] = ()
+
+    def stored(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "server_id": self.server_id,
+            "acr_values": list(self.acr_values),
+            "warn": self.warn_before_password_expired,
+            "multi_optional": self.multi_optional_factor_enroll,
+            "session_user": self.session_user,
+            "session_amr": list(self.session_amr),
+        }
+
+
+# -- transactions -----------------------------------------------------------------------------------
+
+
+def _open(user: AbstractBaseUser | None, status: str, context: Context, **fields: Any) -> tuple[Transaction, str]:
+    raw = onetime.new_token()
+    tx = Transaction.objects.create(
+        token_hash=onetime.digest(raw, purpose="state"),
+        user=user,
+        status=status,
+        expires=timezone.now() + timedelta(seconds=TRANSACTION_SECONDS),
+        relay_state=context.relay_state[:2048],
+        context=context.stored(),
+        **fields,
+    )
+    return tx, raw
+
+
+def _load(raw: Any, operation: str) -> Transaction:
+    """The live transaction ``raw`` names, locked for this request; E0000011 or E0000079 otherwise."""
+    if not isinstance(raw, str) or not 20 <= len(raw) <= 128:
+        raise AuthnError("E0000011")
+    tx = (
+        Transaction.objects.select_for_update()
+        .select_related("user", "factor")
+        .filter(token_hash=onetime.digest(raw, purpose="state"))
+        .first()
+    )
+    if tx is None or not tx.is_live:
+        raise AuthnError("E0000011")
+    if tx.status not in ALLOWED[operation]:
+        raise AuthnError("E0000079")
+    return tx
+
+
+def _save(tx: Transaction, status: str) -> None:
+    tx.status = status
+    tx.expires = timezone.now() + timedelta(seconds=TRANSACTION_SECONDS)
+    tx.save()
+
+
+def _end(tx: Transaction, status: str | None = None) -> None:
+    tx.status = status or tx.status
+    tx.ended = timezone.now()
+    tx.challenge = {}
+    tx.save()
+
+
+def _client_and_server(tx: Transaction) -> tuple[Application | None, AuthorizationServer | None]:
+    cached = getattr(tx, "_client_and_server", None)
+    if cached is None:
+        client_id, server_id = tx.context.get("client_id"), tx.context.get("server_id")
+        client = Application.objects.filter(client_id=client_id).first() if client_id else None
+        server = AuthorizationServer.objects.filter(server_id=server_id).first() if server_id else None
+        cached = tx._client_and_server = (client, server)
+    return cached
+
+
+def _fail(tx: Transaction, request: HttpRequest | None, error: AuthnError, factor: Factor | None) -> AuthnError:
+    """Count a wrong answer; the transaction ends after ``MAX_FACTOR_FAILURES``."""
+    failures = tx.context.get("failures", 0) + 1
+    tx.context["failures"] = failures
+    events.record(
+        events.MFA,
+        Outcome.FAILURE,
+        request=request,
+        user=tx.user,
+        reason=error.spec.summary,
+        factor_type=factor.factor_type if factor else "",
+    )
+    if failures >= MAX_FACTOR_FAILURES:
+        _end(tx)
+    else:
+        tx.save(update_fields=["context"])
+    return error
+
+
+# -- deciding what comes next -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    status: str
+    candidates: list[Factor]
+    enrollable: list[dict[str, Any]]
+    can_skip: bool
+    rule: policies.SignOn
+
+
+def _real(factor: Factor) -> bool:
+    handler = factors.handler(factor.factor_type)
+    return handler is not None and not handler.backup_only
+
+
+def _plan(tx: Transaction) -> Plan:
+    """What the sign-in of ``tx.user`` needs next, from the sign-on and enrollment policies."""
+    user = tx.user
+    client, server = _client_and_server(tx)
+    rule = policies.sign_on(user, client=client, server=server)
+    enrollment = policies.enrollment(user)
+    active = [
+        f
+        for f in Factor.objects.filter(user=user, status=FactorStatus.ACTIVE)
+        if enrollment.get(f.factor_type) != Enrollment.DISABLED
+    ]
+    real = [f for f in active if _real(f)]
+    acr_values = tx.context.get("acr_values", [])
+    phishing_resistant = any(policies.ACR[v].phishing_resistant for v in acr_values)
+    wanted = {t for t in enrollment if rule.accepts(t) and (not phishing_resistant or t == "webauthn")}
+    verified = set(tx.context.get("verified", []))
+    mfa_done = "mfa" in tx.amr and bool(verified & wanted or (not verified and "hwk" in tx.amr))
+
+    session_has_mfa = tx.context.get("session_user") == user.pk and "mfa" in tx.context.get("session_amr", [])
+    needed = {
+        MfaRequirement.NEVER: False,
+        MfaRequirement.IF_ENROLLED: bool(real),
+        MfaRequirement.ALWAYS: True,
+    }[rule.mfa] and not (rule.once_per_session and session_has_mfa)
+    needed = needed or policies.needs_step_up(acr_values, tx.amr, has_factor=bool(real))
+
+    have = {f.factor_type for f in active}
+    missing = [t for t, e in enrollment.items() if e == Enrollment.REQUIRED and t not in have]
+    optional = [t for t, e in enrollment.items() if e == Enrollment.OPTIONAL and t not in have]
+
+    def enroll_list(types: set[str], mandatory: set[str]) -> list[dict[str, Any]]:
+        return [
+            {
+                "factorType": t,
+                "enrollment": "REQUIRED" if t in mandatory else "OPTIONAL",
+                "status": "ACTIVE" if t in have else "NOT_SETUP",
+            }
+            for t in enrollment
+            if t in types
+        ]
+
+    if needed and not mfa_done:
+        usable = [f for f in active if f.factor_type in wanted or f.factor_type == "recovery_code"]
+        if any(_real(f) for f in usable):
+            return Plan(S.MFA_REQUIRED, usable, [], False, rule)
+        if real and "mfa" not in tx.amr:
+            # A factor of another kind first: a password alone never enrolls a new factor for someone who has one.
+            return Plan(S.MFA_REQUIRED, active, [], False, rule)
+        types = {t for t in wanted if enrollment[t] != Enrollment.DISABLED and not factors.handler(t).backup_only}
+        return Plan(S.MFA_ENROLL, [], enroll_list(types | set(missing), set(missing)), False, rule)
+    if missing:
+        if real and "mfa" not in tx.amr:
+            return Plan(S.MFA_REQUIRED, active, [], False, rule)
+        return Plan(S.MFA_ENROLL, [], enroll_list(set(missing) | set(optional), set(missing)), False, rule)
+    if optional and tx.context.get("multi_optional") and not tx.context.get("skipped"):
+        if not real or "mfa" in tx.amr:
+            return Plan(S.MFA_ENROLL, [], enroll_list(set(optional) | have, set()), True, rule)
+    return Plan(S.SUCCESS, [], [], False, rule)
+
+
+def requirement(
+    user: AbstractBaseUser,
+    *,
+    client: Application | None,
+    server: AuthorizationServer | None,
+    amr: list[str],
+    verified: list[str] = (),
+    acr_values: list[str] = (),
+) -> str:
+    """What an existing sign-in (a session, a password grant) lacks for ``client`` at ``server``.
+
+    "allow", "deny" (the sign-on policy refuses) or "step_up" (a factor to verify or enroll first).
+    The same ``_plan`` as a live transaction decides, so a session and a sign-in cannot disagree.
+    """
+    context = {
+        "client_id": client.client_id if client else "",
+        "server_id": server.server_id if server else "",
+        "acr_values": list(acr_values),
+        "verified": list(verified),
+    }
+    plan = _plan(Transaction(user=user, amr=list(amr), context=context))
+    if not plan.rule.allowed:
+        return "deny"
+    return "allow" if plan.status == S.SUCCESS else "step_up"
+
+
+def _advance(tx: Transaction, raw: str, request: HttpRequest | None) -> Step:
+    """Move to whatever the policies ask for next; on SUCCESS issue the sessionToken and end the transaction."""
+    if "pwd" not in tx.amr and tx.status != S.PASSWORD_RESET:
+        client, server = _client_and_server(tx)
+        if not policies.sign_on(tx.user, client=client, server=server).passwordless:
+            _end(tx)
+            raise AuthnError("E0000004", "Passwordless sign-in is not allowed; sign in with your password.")
+    plan = _plan(tx)
+    if not plan.rule.allowed:
+        _end(tx)
+        events.record(events.POLICY_DENY, Outcome.DENY, request=request, user=tx.user, reason="sign-on policy denies")
+        raise AuthnError("E0000006", "The sign-on policy does not allow you to sign in.")
+    if plan.status == S.SUCCESS:
+        return _succeed(tx, plan.rule, request)
+    tx.factor = None
+    _save(tx, plan.status)
+    return describe(tx, raw, plan=plan)
+
+
+def _succeed(tx: Transaction, rule: policies.SignOn, request: HttpRequest | None) -> Step:
+    auth_time = tx.auth_time or timezone.now()
+    token = onetime.issue(
+        TokenPurpose.SESSION,
+        tx.user,
+        seconds=SESSION_TOKEN_SECONDS,
+        data={
+            "amr": tx.amr,
+            "auth_time": int(auth_time.timestamp()),
+            "acr_values": tx.context.get("acr_values", []),
+            "verified": tx.context.get("verified", []),
+            "lifetime": rule.session_lifetime,
+            "idle": rule.session_idle,
+        },
+    )
+    _end(tx, S.SUCCESS)
+    return Step(S.SUCCESS, tx, session_token=token, user=tx.user, relay_state=tx.relay_state)
+
+
+def describe(tx: Transaction, raw: str | None, *, plan: Plan | None = None, factor: Factor | None = None) -> Step:
+    """The Step of ``tx`` in its current state (what ``/api/v1/authn`` with a stateToken answers)."""
+    step = Step(tx.status, tx, state_token=raw if tx.ended is None else None, user=tx.user, relay_state=tx.relay_state)
+    step.recovery_type = tx.recovery_type
+    if tx.status in (S.MFA_REQUIRED, S.MFA_ENROLL):
+        plan = plan or _plan(tx)
+        step.factors, step.enrollable, step.can_skip = plan.candidates, plan.enrollable, plan.can_skip
+    elif tx.status == S.RECOVERY:
+        step.factors = _recovery_factors(tx.user)
+    elif tx.status == S.MFA_ENROLL_ACTIVATE:
+        step.factor = factor or tx.factor
+        handler = factors.handler(step.factor.factor_type)
+        step.activation = handler.activation(step.factor, tx)
+        step.factor_result = "WAITING"
+    elif tx.status == S.MFA_CHALLENGE:
+        step.factor = tx.factor
+        step.challenge = tx.challenge.get("public") or {}
+        step.factor_result = "CHALLENGE"
+    elif tx.status == S.PASSWORD_WARN:
+        step.password_expires = policies.password(tx.user).expires_at(policies.password_changed_at(tx.user))
+    return step
+
+
+# -- primary authentication -------------------------------------------------------------------------
+
+
+def _find_user(username: str) -> AbstractBaseUser | None:
+    model = get_user_model()
+    return model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
+
+
+@transaction.atomic
+def start(request: HttpRequest | None, username: Any, password: Any, context: Context = Context()) -> Step:
+    """Primary authentication with a password: SUCCESS, or the next state; E0000004 for any failure."""
+    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+        raise AuthnError("E0000001", "username and password are required.")
+    username = username[:150]
+    candidate = _find_user(username)
+    was_locked = candidate is not None and lockout.is_locked(candidate)
+    user = authenticate(request, username=username, password=password[:4096])
+    if user is None:
+        locked = candidate is not None and lockout.is_locked(candidate)
+        if locked and not was_locked:
+            events.record(
+                events.LOCK, Outcome.SUCCESS, request=request, user=candidate, reason="too many wrong passwords"
+            )
+        reason = "locked out" if locked else ("invalid credentials" if candidate else "unknown user")
+        events.record(
+            events.PRIMARY, Outcome.FAILURE, request=request, user=candidate, username=username, reason=reason
+        )
+        if locked and policies.password(candidate).show_lockout_status:
+            return Step(S.LOCKED_OUT)
+        raise AuthnError("E0000004")
+    events.record(events.PRIMARY, request=request, user=user)
+    tx, raw = _open(user, S.UNAUTHENTICATED, context, amr=["pwd"], auth_time=timezone.now())
+    return _after_password(tx, raw, request)
+
+
+def _after_password(tx: Transaction, raw: str, request: HttpRequest | None) -> Step:
+    rules = policies.password(tx.user)
+    expires = rules.expires_at(policies.password_changed_at(tx.user))
+    now = timezone.now()
+    if expires and expires <= now:
+        _save(tx, S.PASSWORD_EXPIRED)
+        return describe(tx, raw)
+    if expires and tx.context.get("warn") and not tx.context.get("warned") and expires - rules.warn <= now:
+        _save(tx, S.PASSWORD_WARN)
+        return describe(tx, raw)
+    return _advance(tx, raw, request)
+
+
+@transaction.atomic
+def start_passwordless(request: HttpRequest | None, context: Context = Context()) -> Step:
+    """UNAUTHENTICATED with a WebAuthn challenge that any discoverable passkey of this site can answer."""
+    tx, raw = _open(None, S.UNAUTHENTICATED, context)
+    public = webauthn.start_passwordless(tx)
+    tx.challenge["public"] = public
+    tx.save(update_fields=["challenge"])
+    step = describe(tx, raw)
+    step.challenge = public
+    return step
+
+
+@transaction.atomic
+def status(raw: Any) -> Step:
+    tx = _load(raw, "status")
+    return describe(tx, raw)
+
+
+@transaction.atomic
+def cancel(raw: Any) -> Step:
+    tx = _load(raw, "cancel")
+    if tx.factor_id and tx.factor.status == FactorStatus.PENDING_ACTIVATION:
+        tx.factor.delete()
+    _end(tx)
+    return Step(S.UNAUTHENTICATED, relay_state=tx.relay_state)
+
+
+# -- factors ----------------------------------------------------------------------------------------
+
+
+def _has_answer(answer: dict[str, Any]) -> bool:
+    return any(answer.get(k) for k in ("passCode", "credential", "clientData", "signatureData", "answer"))
+
+
+def _users_factor(tx: Transaction, factor_id: Any) -> Factor:
+    """The transaction user's active factor ``factor_id``; someone else's is as unknown as a made-up one."""
+    factor = Factor.objects.filter(pk=str(factor_id)[:20], user=tx.user, status=FactorStatus.ACTIVE).first()
+    if factor is None:
+        raise AuthnError("E0000007", "No such factor for this user.")
+    return factor
+
+
+@transaction.atomic
+def verify(request: HttpRequest | None, raw: Any, factor_id: Any, answer: dict[str, Any]) -> Step:
+    """Verify a factor (MFA_REQUIRED, MFA_CHALLENGE, RECOVERY) or a passwordless passkey (UNAUTHENTICATED)."""
+    tx = _load(raw, "verify")
+    if tx.status == S.UNAUTHENTICATED:
+        return _verify_passkey(request, tx, raw, factor_id, answer)
+    factor = _users_factor(tx, factor_id)
+    if tx.status == S.RECOVERY and factor.factor_type == "email":
+        raise AuthnError("E0000079", "Recovery by email needs a factor other than email.")
+    if tx.status == S.MFA_REQUIRED and factor not in _plan(tx).candidates:
+        raise AuthnError("E0000007", "This factor does not satisfy the sign-on policy.")
+    handler = factors.handler(factor.factor_type)
+    if not _has_answer(answer) or (tx.status == S.MFA_CHALLENGE and tx.factor_id != factor.pk):
+        public = handler.challenge(factor, tx, request)
+        if public is None:
+            raise AuthnError("E0000001", "passCode is required.")
+        tx.factor = factor
+        tx.challenge["public"] = public
+        if tx.status != S.RECOVERY:
+            _save(tx, S.MFA_CHALLENGE)
+        else:
+            tx.save()
+        return describe(tx, raw)
+    try:
+        methods = handler.verify(factor, tx, answer, request)
+    except AuthnError as error:
+        raise _fail(tx, request, error, factor) from None
+    events.record(events.MFA, request=request, user=tx.user, factor_type=factor.factor_type)
+    tx.amr = policies.with_method(tx.amr, *methods)
+    tx.context["verified"] = sorted({*tx.context.get("verified", []), factor.factor_type})
+    tx.factor = None
+    tx.challenge = {}
+    if tx.status == S.RECOVERY:
+        return _after_recovery(tx, raw, request)
+    return _advance(tx, raw, request)
+
+
+def _verify_passkey(request: HttpRequest | None, tx: Transaction, raw: str, factor_id: Any, answer: dict) -> Step:
+    if factor_id != webauthn.PASSKEY:
+        raise AuthnError("E0000007", "Answer the passkey challenge of this transaction.")
+    try:
+        factor = webauthn.identify(answer)
+        methods = webauthn.assert_passkey(factor, tx, answer, challenge_id=webauthn.PASSKEY, uv=True)
+    except AuthnError as error:
+        raise _fail(tx, request, error, None) from None
+    tx.user = factor.user
+    tx.amr = policies.with_method([], *methods)
+    tx.auth_time = timezone.now()
+    tx.context["verified"] = [factor.factor_type]
+    events.record(events.PASSKEY, request=request, user=tx.user, factor_type=factor.factor_type)
+    return _advance(tx, raw, request)
+
+
+@transaction.atomic
+def enroll(request: HttpRequest | None, raw: Any, factor_type: Any, profile: dict[str, Any] | None = None) -> Step:
+    """Start enrolling a factor of ``factor_type``: MFA_ENROLL_ACTIVATE with what the user needs."""
+    tx = _load(raw, "enroll")
+    handler = factors.handler(factor_type) if isinstance(factor_type, str) else None
+    if handler is None:
+        raise AuthnError("E0000001", "factorType: unknown factor type.")
+    offered = {entry["factorType"] for entry in _plan(tx).enrollable} if tx.status == S.MFA_ENROLL else set()
+    if policies.enrollment(tx.user).get(factor_type) == Enrollment.DISABLED or (offered and factor_type not in offered):
+        raise AuthnError("E0000113")
+    active_same = Factor.objects.filter(user=tx.user, factor_type=factor_type, status=FactorStatus.ACTIVE)
+    if factor_type != "webauthn" and active_same.exists():
+        raise AuthnError("E0000001", "factorType: a factor of this type is set up already.")
+    if tx.factor_id and tx.factor.status == FactorStatus.PENDING_ACTIVATION:
+        tx.factor.delete()
+    factor = handler.enroll(tx, profile if isinstance(profile, dict) else {}, request)
+    tx.factor = factor
+    _save(tx, S.MFA_ENROLL_ACTIVATE)
+    return describe(tx, raw, factor=factor)
+
+
+@transaction.atomic
+def activate(request: HttpRequest | None, raw: Any, factor_id: Any, answer: dict[str, Any]) -> Step:
+    """Finish enrolling the factor of MFA_ENROLL_ACTIVATE; it is ACTIVE and counts as verified."""
+    tx = _load(raw, "activate")
+    factor = tx.factor
+    if factor is None or factor.pk != str(factor_id):
+        raise AuthnError("E0000007", "No such factor is being enrolled.")
+    handler = factors.handler(factor.factor_type)
+    try:
+        methods = handler.activate(factor, tx, answer, request)
+    except AuthnError as error:
+        raise _fail(tx, request, error, factor) from None
+    factor.status = FactorStatus.ACTIVE
+    factor.activated = factor.last_verified = timezone.now()
+    factor.save()
+    events.record(events.FACTOR_ENROLL, request=request, user=tx.user, factor_type=factor.factor_type)
+    tx.amr = policies.with_method(tx.amr, *methods)
+    tx.context["verified"] = sorted({*tx.context.get("verified", []), factor.factor_type})
+    tx.challenge = {}
+    return _advance(tx, raw, request)
+
+
+@transaction.atomic
+def resend(request: HttpRequest | None, raw: Any, factor_id: Any) -> Step:
+    """Send the code of the factor being enrolled or challenged again (email)."""
+    tx = _load(raw, "resend")
+    if tx.factor is None or tx.factor.pk != str(factor_id) or tx.factor.factor_type != "email":
+        raise AuthnError("E0000007", "Nothing to resend for this factor.")
+    from .factors import email  # the only factor that sends
+
+    tx.challenge["sent"] = 0  # an explicit resend is not a double click
+    email.send(tx.factor, tx)
+    _save(tx, tx.status)
+    return describe(tx, raw)
+
+
+@transaction.atomic
+def previous(request: HttpRequest | None, raw: Any) -> Step:
+    """Back from MFA_ENROLL_ACTIVATE to MFA_ENROLL (the pending factor goes) or from MFA_CHALLENGE."""
+    tx = _load(raw, "previous")
+    if tx.factor_id and tx.factor.status == FactorStatus.PENDING_ACTIVATION:
+        tx.factor.delete()
+    tx.factor = None
+    tx.challenge = {}
+    return _advance(tx, raw, request)
+
+
+@transaction.atomic
+def skip(request: HttpRequest | None, raw: Any) -> Step:
+    """Skip optional enrollment (MFA_ENROLL) or the password expiry warning (PASSWORD_WARN)."""
+    tx = _load(raw, "skip")
+    if tx.status == S.PASSWORD_WARN:
+        tx.context["warned"] = True
+        return _advance(tx, raw, request)
+    if not _plan(tx).can_skip:
+        raise AuthnError("E0000079", "A required factor is not set up yet.")
+    tx.context["skipped"] = True
+    return _advance(tx, raw, request)
+
+
+# -- passwords --------------------------------------------------------------------------------------
+
+
+def _set_password(user: AbstractBaseUser, new: Any, request: HttpRequest | None, event: str) -> None:
+    if not isinstance(new, str) or not new:
+        raise AuthnError("E0000001", "newPassword is required.")
+    try:
+        password_validation.validate_password(new, user)
+    except ValidationError as exc:
+        raise AuthnError("E0000080", *exc.messages) from None
+    if user.check_password(new):
+        raise AuthnError("E0000080", "The new password must differ from the current one.")
+    user.set_password(new)
+    user.save(update_fields=["password"])
+    lockout.unlock(user)
+    events.record(event, request=request, user=user)
+
+
+@transaction.atomic
+def change_password(request: HttpRequest | None, raw: Any, old: Any, new: Any) -> Step:
+    """PASSWORD_EXPIRED / PASSWORD_WARN: set a new password, then continue the sign-in."""
+    tx = _load(raw, "change_password")
+    if not isinstance(old, str) or not tx.user.check_password(old):
+        raise _fail(tx, request, AuthnError("E0000014", "The old password is wrong."), None)
+    _set_password(tx.user, new, request, events.PASSWORD_CHANGE)
+    tx.context["warned"] = True
+    return _advance(tx, raw, request)
+
+
+# -- recovery ---------------------------------------------------------------------------------------
+
+
+def _recovery_factors(user: AbstractBaseUser) -> list[Factor]:
+    """Factors that prove more than the mailbox: a recovering user who has one must answer it."""
+    return [
+        f
+        for f in Factor.objects.filter(user=user, status=FactorStatus.ACTIVE).exclude(factor_type="email")
+        if f.factor_type in ("token:software:totp", "webauthn", "recovery_code")
+    ]
+
+
+def request_recovery(
+    request: HttpRequest | None, username: Any, recovery_type: str, *, factor_type: Any = "EMAIL", relay_state: str = ""
+) -> Step:
+    """Mail a recovery token if the user exists and may recover; the answer is the same either way."""
+    if not isinstance(username, str) or not username:
+        raise AuthnError("E0000001", "username is required.")
+    if str(factor_type).upper() != "EMAIL":
+        raise AuthnError("E0000001", "factorType: only EMAIL recovery is available.")
+    user = _find_user(username[:150])
+    rules = policies.password(user)
+    allowed = rules.email_recovery if recovery_type == RecoveryType.PASSWORD else rules.self_unlock
+    event = events.RESET_REQUEST if recovery_type == RecoveryType.PASSWORD else events.UNLOCK_REQUEST
+    if user is None or not user.is_active or not user.email or not allowed:
+        events.record(
+            event,
+            Outcome.FAILURE,
+            request=request,
+            user=user,
+            username=username[:150],
+            reason="not eligible" if user else "unknown user",
+        )
+    else:
+        from .models import OneTimeToken
+
+        # Only the newest link works: asking again spends the earlier ones.
+        OneTimeToken.objects.filter(purpose=TokenPurpose.RECOVERY, user=user, used__isnull=True).update(
+            used=timezone.now()
+        )
+        token = onetime.issue(
+            TokenPurpose.RECOVERY,
+            user,
+            seconds=rules.recovery_token_seconds,
+            data={"type": recovery_type, "relay_state": relay_state[:2048]},
+        )
+        minutes = rules.recovery_token_seconds // 60
+        # In the background: the answer takes as long for an unknown user as for a known one.
+        threading.Thread(target=_mail_quietly, args=(user, token, recovery_type, minutes), daemon=True).start()
+        events.record(event, request=request, user=user)
+    return Step(S.RECOVERY_CHALLENGE, recovery_type=recovery_type, factor_result="WAITING", relay_state=relay_state)
+
+
+def _mail_quietly(user: AbstractBaseUser, token: str, recovery_type: str, minutes: int) -> None:
+    try:
+        mail.send_recovery(user, token, recovery_type, minutes)
+    except Exception:  # noqa: BLE001  (a mail server down must not surface: the answer was already sent)
+        events.log.exception("recovery mail to user %s failed", user.pk)
+
+
+@transaction.atomic
+def verify_recovery_token(request: HttpRequest | None, token: Any) -> Step:
+    """Redeem a mailed recovery token: RECOVERY (answer a factor), PASSWORD_RESET, or unlocked."""
+    spent = onetime.redeem(TokenPurpose.RECOVERY, token) if isinstance(token, str) else None
+    if spent is None or not spent.user.is_active:
+        raise AuthnError("E0000011")
+    context = Context(relay_state=spent.data.get("relay_state", ""))
+    tx, raw = _open(spent.user, S.RECOVERY, context, recovery_type=spent.data.get("type", RecoveryType.PASSWORD))
+    if _recovery_factors(tx.user):
+        _save(tx, S.RECOVERY)
+        return describe(tx, raw)
+    return _after_recovery(tx, raw, request)
+
+
+@transaction.atomic
+def answer(request: HttpRequest | None, raw: Any, text: Any) -> Step:
+    """RECOVERY: answer with a code of an authenticator app or a recovery code."""
+    tx = _load(raw, "answer")
+    code = {"passCode": text if isinstance(text, str) else ""}
+    for factor in _recovery_factors(tx.user):
+        if factor.factor_type == "webauthn":
+            continue
+        try:
+            methods = factors.handler(factor.factor_type).verify(factor, tx, code, request)
+        except AuthnError:
+            continue
+        tx.amr = policies.with_method(tx.amr, *methods)
+        return _after_recovery(tx, raw, request)
+    raise _fail(tx, request, AuthnError("E0000068"), None)
+
+
+def _after_recovery(tx: Transaction, raw: str, request: HttpRequest | None) -> Step:
+    if tx.recovery_type == RecoveryType.UNLOCK:
+        lockout.unlock(tx.user)
+        events.record(events.UNLOCK, request=request, user=tx.user, reason="self-service")
+        _end(tx, S.SUCCESS)
+        return Step(S.SUCCESS, tx, user=tx.user, recovery_type=RecoveryType.UNLOCK, relay_state=tx.relay_state)
+    _save(tx, S.PASSWORD_RESET)
+    return describe(tx, raw)
+
+
+@transaction.atomic
+def reset_password(request: HttpRequest | None, raw: Any, new: Any) -> Step:
+    """PASSWORD_RESET: set the new password, end the user's other sessions, and continue the sign-in."""
+    tx = _load(raw, "reset_password")
+    _set_password(tx.user, new, request, events.PASSWORD_RESET)
+    from .. import sessions
+
+    for record in BrowserSession.objects.filter(user=tx.user):
+        sessions.end_session(record)  # whoever knew the old password is signed out
+    tx.amr = policies.with_method(tx.amr, "pwd")
+    tx.auth_time = timezone.now()
+    return _advance(tx, raw, request)

@@ -1,0 +1,65 @@
+"""Rate limits of the sign-in, per username and per client address, shared by every node through the cache.
+
+A fixed window counter per key (``cache.add`` then ``cache.incr``: atomic in Redis and in the local
+cache). Over the limit: Okta's ``E0000047`` with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from . import events
+from .errors import AuthnError
+from .models import Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    requests: int
+    seconds: int
+
+
+#: Per bucket: what one username and what one client address may do in a window.
+LIMITS: Final = MappingProxyType({
+    # bucket           per username          per client address
+    "authn":          (Limit(10, 60),        Limit(60, 60)),
+    "factor":         (Limit(10, 60),        Limit(60, 60)),
+    "recovery":       (Limit(3, 300),        Limit(20, 300)),
+})
+
+
+def _count(key: str, window: int) -> tuple[int, int]:
+    """Count one request under ``key`` in the current window; return (count, seconds left)."""
+    now = int(time.time())
+    start = now - now % window
+    bucket = f"oidc_flows:rl:{key}:{start}"
+    cache.add(bucket, 0, timeout=window + 1)
+    try:
+        count = cache.incr(bucket)
+    except ValueError:  # expired between add and incr
+        cache.add(bucket, 1, timeout=window + 1)
+        count = 1
+    return count, start + window - now
+
+
+def check(request: HttpRequest, bucket: str, username: str | None = None) -> None:
+    """Count this request; raise ``E0000047`` when the username or the address is over its limit."""
+    per_user, per_address = LIMITS[bucket]
+    keys = [(f"{bucket}:ip:{events.client_ip(request)}", per_address)]
+    if username:
+        # Hashed: the cache need not hold usernames, and any length fits a key.
+        name = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+        keys.append((f"{bucket}:user:{name}", per_user))
+    for key, limit in keys:
+        count, left = _count(key, limit.seconds)
+        if count > limit.requests:
+            if count == limit.requests + 1:  # once per window, not once per refused request
+                events.record(events.RATE_LIMIT, Outcome.DENY, request=request, username=username or "", reason=bucket)
+            raise AuthnError("E0000047", retry_after=max(left, 1))
