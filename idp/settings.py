@@ -169,7 +169,11 @@ if IDP_BEHIND_TLS_PROXY:
 # --- oidc_flows -------------------------------------------------------------------------------
 OIDC_FLOWS = {
     "BASE_URL": env.str("IDP_BASE_URL", default=f"http://127.0.0.1:{PORT}"),
+    # e.g. IDP_AUTHN_RATE_LIMITS='{"authn": {"address": [600, 60]}}' behind a NAT that many users share.
+    "AUTHN_RATE_LIMITS": env.json("IDP_AUTHN_RATE_LIMITS", default={}),
 }
+if rp_id := env.str("IDP_WEBAUTHN_RP_ID", default=""):
+    OIDC_FLOWS["WEBAUTHN_RP_ID"] = rp_id  # passkeys need a domain name; the host of IDP_BASE_URL by default
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oidc_flows.Application"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oidc_flows.AccessToken"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oidc_flows.RefreshToken"

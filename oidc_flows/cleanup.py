@@ -16,6 +16,9 @@ What goes, in this order, and why it is safe:
    token still points at one (its ``auth_time`` goes into the ID tokens of later refreshes).
 5. Django sessions past ``expire_date`` (database engines; other engines expire on their own or
    via their ``clear_expired``), then the ``BrowserSession`` records of sessions that are gone.
+6. Sign-in transactions and one-time tokens (session and recovery tokens) past their expiry: a
+   spent or expired one is refused the same whether its row is there or not.
+7. Sign-in events older than ``EVENT_RETENTION`` (90 days, as Okta's System Log keeps them).
 
 DOT's ``clear_expired`` does not fit as is: it deletes every expired grant, knows refresh token
 expiry only from a global setting and re-counts the whole table after every batch. The queries
@@ -38,12 +41,14 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from . import sessions
-from .models import AccessToken, BrowserSession, Grant, IDToken, RefreshToken
+from .models import AccessToken, AuthEvent, BrowserSession, Grant, IDToken, OneTimeToken, RefreshToken, Transaction
 
 
 DEFAULT_BATCH_SIZE = 1000
 #: How long dead refresh tokens are kept for reuse detection.
 DEFAULT_GRACE = timedelta(days=7)
+#: How long sign-in events are kept.
+EVENT_RETENTION = timedelta(days=90)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,18 @@ def ended_browser_sessions(now: datetime, grace: timedelta) -> QuerySet:
     return BrowserSession.objects.filter(gone)
 
 
+def expired_transactions(now: datetime, grace: timedelta) -> QuerySet:
+    return Transaction.objects.filter(expires__lt=now)
+
+
+def expired_one_time_tokens(now: datetime, grace: timedelta) -> QuerySet:
+    return OneTimeToken.objects.filter(expires__lt=now)
+
+
+def old_events(now: datetime, grace: timedelta) -> QuerySet:
+    return AuthEvent.objects.filter(created__lt=now - EVENT_RETENTION)
+
+
 TARGETS = (
     Target("refresh tokens", dead_refresh_tokens),
     Target("access tokens", expired_access_tokens),
@@ -100,6 +117,9 @@ TARGETS = (
     Target("authorization codes", expired_codes),
     Target("sessions", expired_sessions),
     Target("browser session records", ended_browser_sessions),
+    Target("sign-in transactions", expired_transactions),
+    Target("session and recovery tokens", expired_one_time_tokens),
+    Target("sign-in events", old_events),
 )
 
 

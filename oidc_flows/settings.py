@@ -6,7 +6,7 @@ Anything that differs per authorization server (issuer, audience, keys, scopes) 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -34,6 +34,9 @@ class FlowsSettings:
     WEBAUTHN_RP_ID: str = ""
     #: The name authenticators show when a passkey is created.
     WEBAUTHN_RP_NAME: str = "oidc_flows"
+    #: Overrides of the sign-in's rate limits (oidc_flows.authn.ratelimit.LIMITS), per bucket:
+    #: {"authn": {"username": [10, 60], "address": [60, 60]}} = requests per seconds.
+    AUTHN_RATE_LIMITS: dict = field(default_factory=dict)
 
 
 @functools.cache

@@ -15,6 +15,7 @@ from typing import Final
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from ..settings import flows_settings
 from . import events
 from .errors import AuthnError
 from .models import Outcome
@@ -49,9 +50,20 @@ def _count(key: str, window: int) -> tuple[int, int]:
     return count, start + window - now
 
 
+def limits(bucket: str) -> tuple[Limit, Limit]:
+    """The bucket's (per username, per address) limits: ``LIMITS``, or ``OIDC_FLOWS["AUTHN_RATE_LIMITS"]``."""
+    per_user, per_address = LIMITS[bucket]
+    override = flows_settings().AUTHN_RATE_LIMITS.get(bucket, {})
+    if "username" in override:
+        per_user = Limit(*override["username"])
+    if "address" in override:
+        per_address = Limit(*override["address"])
+    return per_user, per_address
+
+
 def check(request: HttpRequest, bucket: str, username: str | None = None) -> None:
     """Count this request; raise ``E0000047`` when the username or the address is over its limit."""
-    per_user, per_address = LIMITS[bucket]
+    per_user, per_address = limits(bucket)
     keys = [(f"{bucket}:ip:{events.client_ip(request)}", per_address)]
     if username:
         # Hashed: the cache need not hold usernames, and any length fits a key.

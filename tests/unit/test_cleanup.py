@@ -120,6 +120,9 @@ def test_expired_and_dead_rows_go(owner):
         "authorization codes": 2,
         "sessions": 1,
         "browser session records": 1,
+        "sign-in transactions": 0,
+        "session and recovery tokens": 0,
+        "sign-in events": 0,
     }
 
 
@@ -190,9 +193,9 @@ def test_the_command_prints_counts_per_kind(owner):
     call_command("oidc_clear_expired", "--dry-run", "--batch-size", "10", stdout=out)
     call_command("oidc_clear_expired", stdout=out)
 
-    lines = out.getvalue().splitlines()
-    assert "authorization codes      would delete 1" in lines
-    assert "authorization codes      deleted 1" in lines
+    lines = [" ".join(line.split()) for line in out.getvalue().splitlines()]
+    assert "authorization codes would delete 1" in lines
+    assert "authorization codes deleted 1" in lines
     assert not Grant.objects.exists()
 
 
@@ -202,3 +205,30 @@ def test_the_command_prints_counts_per_kind(owner):
 def test_the_command_refuses_bad_options(db, args):
     with pytest.raises(CommandError):
         call_command("oidc_clear_expired", *args, stdout=StringIO())
+
+
+def test_expired_sign_in_rows_and_old_events_go(owner):
+    from oidc_flows.authn import onetime
+    from oidc_flows.authn.models import AuthEvent, OneTimeToken, TokenPurpose, Transaction
+
+    user = owner["user"]
+    old_tx = Transaction.objects.create(
+        token_hash="a" * 64, user=user, status="MFA_REQUIRED", expires=NOW - AGO["1 min"]
+    )
+    live_tx = Transaction.objects.create(
+        token_hash="b" * 64, user=user, status="MFA_REQUIRED", expires=NOW + AGO["1 min"]
+    )
+    onetime.issue(TokenPurpose.SESSION, user, seconds=-60)
+    onetime.issue(TokenPurpose.RECOVERY, user, seconds=3600)
+    AuthEvent.objects.create(event_type="x", outcome="SUCCESS", created=NOW - timedelta(days=91))
+    recent = AuthEvent.objects.create(event_type="x", outcome="SUCCESS", created=NOW - timedelta(days=89))
+
+    counts = clear()
+
+    assert (counts["sign-in transactions"], counts["session and recovery tokens"], counts["sign-in events"]) == (
+        1,
+        1,
+        1,
+    )
+    assert not exists(old_tx) and exists(live_tx) and exists(recent)
+    assert list(OneTimeToken.objects.values_list("purpose", flat=True)) == [TokenPurpose.RECOVERY]

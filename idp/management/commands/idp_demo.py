@@ -108,5 +108,7 @@ class Command(BaseCommand):
   Web client:        demo-web / {state["web_secret"]}
   Service client:    demo-service / {state["service_secret"]}
   Public clients:    demo-spa, demo-native (PKCE, no secret)
+  Your factors:      {base}/account/   (authenticator app, passkey, email codes, recovery codes)
+  Authentication API: POST {base}/api/v1/authn   (Okta's contract; mail goes to this log)
   Demo API:          {base}/api/demo/whoami, {base}/api/demo/reports (scope {REPORTS_SCOPE}); see README
 """)
