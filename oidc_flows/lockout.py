@@ -1,11 +1,16 @@
-"""Sign-in lockout: after ``MAX_FAILURES`` wrong passwords in a row, a user cannot sign in for a while.
+"""Sign-in lockout: after too many wrong passwords in a row, a user cannot sign in for a while.
+
+How many and for how long is the user's password policy (``authn.policies.password``: ``max_failures``,
+0 meaning never, and ``lockout``); ``MAX_FAILURES`` and ``LOCK_DURATION`` are the built-in default.
+Failures count towards a lock only while each follows the previous one within ``WINDOW``.
 
 Enable it with ``AUTHENTICATION_BACKENDS = ["oidc_flows.lockout.LockoutBackend"]`` (in place of
 Django's ``ModelBackend``). Counting happens in receivers of ``user_login_failed`` and
 ``user_logged_in``, defined here: Django imports a backend before it authenticates anyone, so
 wherever the backend is in force the receivers are too. The state lives on ``UserProfile``
-(``failed_sign_ins``, ``last_failed_sign_in``, ``locked_until``), so every node sees it; an
-administrator unlocks a user in the admin (Users → a user → Unlock).
+(``failed_sign_ins``, ``last_failed_sign_in``, ``locked_until``), so every node sees it. A new lock
+is written to the sign-in log (``authn.events.LOCK``); an administrator unlocks a user in the admin
+(Users → a user → Unlock sign-in).
 
 Only users that exist are counted: a wrong username locks nobody, and nothing is created for it.
 """
@@ -26,9 +31,10 @@ from django.utils import timezone
 from .models import UserProfile
 
 
-#: Wrong passwords in a row (each within ``WINDOW`` of the previous one) that lock the account.
+#: Wrong passwords in a row (each within ``WINDOW`` of the previous one) that lock the account, when no
+#: password policy applies (the built-in default, ``authn.policies.DEFAULT_PASSWORD``).
 MAX_FAILURES: Final = 5
-#: How long the account stays locked.
+#: How long the account stays locked, when no password policy applies.
 LOCK_DURATION: Final = timedelta(minutes=15)
 #: A failure older than this no longer counts towards the next lock.
 WINDOW: Final = timedelta(minutes=15)
@@ -46,8 +52,11 @@ def is_locked(user: AbstractBaseUser, *, now: datetime | None = None) -> bool:
 
 
 @transaction.atomic
-def record_failure(user: AbstractBaseUser, *, now: datetime | None = None) -> UserProfile:
-    """Count one wrong password for ``user``; lock the account when it reaches ``MAX_FAILURES``."""
+def record_failure(user: AbstractBaseUser, *, now: datetime | None = None, request: Any = None) -> UserProfile:
+    """Count one wrong password for ``user``; lock the account when its password policy says so."""
+    from .authn import events, policies  # the policies import the models, which import this app's models
+
+    rules = policies.password(user)
     now = now or timezone.now()
     UserProfile.objects.get_or_create(user=user)
     profile = UserProfile.objects.select_for_update().get(user=user)  # two nodes may count at once
@@ -57,8 +66,18 @@ def record_failure(user: AbstractBaseUser, *, now: datetime | None = None) -> Us
     expired_lock = profile.locked_until is not None
     profile.failed_sign_ins = 1 if stale or expired_lock else profile.failed_sign_ins + 1
     profile.last_failed_sign_in = now
-    profile.locked_until = now + LOCK_DURATION if profile.failed_sign_ins >= MAX_FAILURES else None
+    locks = 0 < rules.max_failures <= profile.failed_sign_ins
+    profile.locked_until = now + rules.lockout if locks else None
     profile.save(update_fields=["failed_sign_ins", "last_failed_sign_in", "locked_until"])
+    if locks:
+        events.record(
+            events.LOCK,
+            request=request,
+            user=user,
+            reason="too many wrong passwords",
+            failures=profile.failed_sign_ins,
+            policy=rules.policy,
+        )
     return profile
 
 
@@ -83,7 +102,7 @@ def _count_failure(sender: Any, credentials: dict[str, Any], request: Any = None
         return
     user = model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
     if user is not None:
-        record_failure(user)
+        record_failure(user, request=request)
 
 
 @receiver(user_logged_in, dispatch_uid="oidc_flows.lockout.signed_in")

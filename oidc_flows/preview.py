@@ -3,6 +3,8 @@ which policy and rule decide it, without issuing anything.
 
 It runs the token endpoint's own code: the validator's scope and policy checks, the access token
 claim builder and the ID token claim builder, on an oauthlib request built like /token builds one.
+For a flow with a user it also shows the sign-on rule of that user, application and server, from
+``authn.policies.sign_on`` (what the sign-in itself would ask for).
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils.translation import gettext, ngettext
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 from . import policy, tokens
+from .authn import policies
+from .authn.models import FactorType, MfaRequirement
 from .models import Application, AuthorizationServer
 from .validators import FlowsValidator
 
@@ -28,6 +33,41 @@ class Preview:
     id_token: dict[str, Any] | None = None
     error: str = ""
     error_description: str = ""
+    #: The sign-on rule of the user, application and server; None for flows without a user.
+    sign_on: policies.SignOn | None = None
+
+    def sign_on_rows(self) -> list[tuple[str, str]]:
+        """The sign-on decision as label/value rows for the page."""
+        return describe_sign_on(self.sign_on) if self.sign_on is not None else []
+
+
+def _duration(seconds: int) -> str:
+    minutes = seconds // 60
+    if minutes % 60:
+        return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+    return ngettext("%(n)d hour", "%(n)d hours", minutes // 60) % {"n": minutes // 60}
+
+
+def describe_sign_on(rule: policies.SignOn) -> list[tuple[str, str]]:
+    """What a sign-on decision means, one row per action, in the admin's words."""
+    if not rule.rule:
+        return [(gettext("access"), gettext("denied: no sign-on rule matches"))]
+    types = ", ".join(str(label) for value, label in FactorType.choices if value in rule.factor_types)
+    types = types or gettext("any")
+    return [
+        (gettext("policy"), rule.policy),
+        (gettext("rule"), rule.rule),
+        (gettext("access"), gettext("allowed") if rule.allowed else gettext("denied")),
+        (gettext("primary factor"), gettext("password or passkey") if rule.passwordless else gettext("password")),
+        (gettext("multi-factor authentication"), str(MfaRequirement(rule.mfa).label)),
+        (
+            gettext("second factor asked"),
+            gettext("once per session") if rule.once_per_session else gettext("at every sign-in"),
+        ),
+        (gettext("factor types"), types),
+        (gettext("session lifetime"), _duration(rule.session_lifetime)),
+        (gettext("session idle timeout"), _duration(rule.session_idle)),
+    ]
 
 
 def preview(
@@ -37,7 +77,21 @@ def preview(
     scopes: list[str],
     user: AbstractBaseUser | None = None,
 ) -> Preview:
-    """What /token would answer for this request; nothing is signed or stored."""
+    """What /token would answer for this request, and the user's sign-on rule; nothing is signed or stored."""
+    result = _tokens(server, client, grant_type, scopes, user)
+    with_user = grant_type in policy.TOKEN_ENDPOINT_GRANTS and policy.GRANTS[policy.Grant(grant_type)].has_user
+    if with_user and user is not None:
+        result.sign_on = policies.sign_on(user, client=client, server=server)
+    return result
+
+
+def _tokens(
+    server: AuthorizationServer,
+    client: Application,
+    grant_type: str,
+    scopes: list[str],
+    user: AbstractBaseUser | None,
+) -> Preview:
     if grant_type not in policy.TOKEN_ENDPOINT_GRANTS:
         return Preview(error="unsupported_grant_type", error_description=f"{grant_type} has no /token step.")
     rule = policy.GRANTS[policy.Grant(grant_type)]

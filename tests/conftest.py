@@ -44,6 +44,18 @@ def fast_password_hashing(settings) -> None:
     ]
 
 
+@pytest.fixture(autouse=True)
+def generous_rate_limits(settings) -> None:
+    """Tests sign in as alice from 127.0.0.1 hundreds of times, on parallel workers that may share one Redis.
+
+    The sign-in's rate limits (oidc_flows.authn.ratelimit) would refuse them; tests of the limits set their own.
+    """
+    from oidc_flows.authn.ratelimit import LIMITS
+
+    lots = {bucket: {"username": [100_000, 60], "address": [100_000, 60]} for bucket in LIMITS}
+    settings.OIDC_FLOWS = {**settings.OIDC_FLOWS, "AUTHN_RATE_LIMITS": lots}
+
+
 @pytest.fixture
 def base_url(live_server, settings) -> str:
     """The live server's URL, which is also the IdP's BASE_URL (issuers are built from it)."""

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.generators import generate_client_secret
 
-from .. import keys, lockout, sessions
+from .. import keys, sessions
 from ..models import AccessToken, Application, AuthorizationServer, BrowserSession, RefreshToken, SigningKey
 
 
@@ -103,11 +103,6 @@ def end_sessions(records: Iterable[BrowserSession]) -> int:
         sessions.end_session(record)
         count += 1
     return count
-
-
-def unlock_users(users: Iterable[AbstractBaseUser]) -> int:
-    """Lift sign-in lockouts; return how many users had one (or failed attempts) to reset."""
-    return sum(lockout.unlock(user) for user in users)
 
 
 # -- the confirmation page -----------------------------------------------------------------------------
@@ -274,12 +269,6 @@ def revoke_selected_tokens(modeladmin: admin.ModelAdmin, request: HttpRequest, q
 )
 def revoke_users_tokens(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     modeladmin.message_user(request, f"Revoked {revoke_user_tokens(queryset)}.", messages.SUCCESS)
-
-
-@admin.action(description="Unlock sign-in", permissions=["change"])
-def unlock(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    count = unlock_users(queryset)
-    modeladmin.message_user(request, f"Unlocked {count} user(s); the others were not locked.", messages.SUCCESS)
 
 
 @admin.action(description="End all IdP sessions of the selected users", permissions=["change"])

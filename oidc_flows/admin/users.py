@@ -1,7 +1,8 @@
-"""Users and groups with what the IdP adds: profile claims, sign-in lockout, IdP sessions, consents, tokens.
+"""Users and groups with what the IdP adds: profile claims, sign-in lockout, factors, IdP sessions, consents, tokens.
 
-Extends whatever admin the project registered for the user model and groups. Not shown: MFA,
-which this IdP does not implement (there is nothing to enrol, so there is no state to show).
+Extends whatever admin the project registered for the user model and groups. A user's page lists the
+enrolled factors (type and dates, never a secret) and has "Reset factors", "Send recovery email" and
+"Unlock sign-in"; each of these is written to the sign-in log with the administrator who did it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,8 +24,13 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 
 from .. import lockout
+from ..authn import events, machine, policies
+from ..authn.models import Factor, RecoveryType
 from ..models import BrowserSession, Consent, PolicyRule, UserProfile
 from . import actions
 from .forms import ADMIN_CSS, ADMIN_JS, UserProfileForm
@@ -115,14 +121,78 @@ class LockedFilter(admin.SimpleListFilter):
         return queryset
 
 
+def unlock_users(request: HttpRequest, users: Any) -> int:
+    """Lift the users' lockouts and log each one as the administrator's; return how many had one."""
+    count = 0
+    for user in users:
+        if lockout.unlock(user):
+            events.record(
+                events.UNLOCK, request=request, user=user, reason="administrator", by=request.user.get_username()
+            )
+            count += 1
+    return count
+
+
+@admin.action(description=_("Unlock sign-in"), permissions=["change"])
+def unlock(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    count = unlock_users(request, queryset)
+    message = ngettext(
+        "Unlocked %(count)d user; the others were not locked.",
+        "Unlocked %(count)d users; the others were not locked.",
+        count,
+    )
+    modeladmin.message_user(request, message % {"count": count}, messages.SUCCESS)
+
+
+@transaction.atomic
+def reset_factors(request: HttpRequest, user: AbstractBaseUser) -> int:
+    """Delete every factor of ``user`` (the next sign-in enrolls afresh, as the policies say); return how many."""
+    _total, per_model = Factor.objects.filter(user=user).delete()
+    count = per_model.get(Factor._meta.label, 0)
+    events.record(events.FACTOR_RESET, request=request, user=user, by=request.user.get_username(), count=count)
+    return count
+
+
+def factor_table(user: AbstractBaseUser) -> str:
+    """The user's factors as a small table: type, name, status, enrolled, last used. Never a secret."""
+    rows = Factor.objects.filter(user=user).order_by("created")
+    if not rows:
+        return gettext("None enrolled.")
+
+    def when(moment: Any) -> str:
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "–"
+
+    body = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (f.get_factor_type_display(), f.name or "–", f.get_status_display(), when(f.created), when(f.last_verified))
+            for f in rows
+        ),
+    )
+    head = format_html_join(
+        "", "<th>{}</th>", ((label,) for label in (_("type"), _("name"), _("status"), _("enrolled"), _("last used")))
+    )
+    return format_html(
+        '<table class="oidc-mini-table" id="user-factors"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>'
+        '<p class="help">{}</p>',
+        head,
+        body,
+        gettext("“Reset factors” (top right) deletes them all: the user enrolls again at the next sign-in."),
+    )
+
+
 BaseUserAdmin = type(admin.site.get_model_admin(User)) if admin.site.is_registered(User) else UserAdmin
+
+
+IDP_FIELDS = ("sign_in_status", "factors", "idp_tokens")
 
 
 class IdpUserAdmin(BaseUserAdmin):
     inlines = [*BaseUserAdmin.inlines, UserProfileInline, BrowserSessionInline, ConsentInline]
     list_display = (*BaseUserAdmin.list_display, "sign_in")
     list_filter = (*BaseUserAdmin.list_filter, LockedFilter)
-    actions = [*(BaseUserAdmin.actions or ()), actions.unlock, actions.revoke_users_tokens, actions.end_users_sessions]
+    actions = [*(BaseUserAdmin.actions or ()), unlock, actions.revoke_users_tokens, actions.end_users_sessions]
     change_form_template = "admin/oidc_flows/user/change_form.html"
 
     class Media:
@@ -133,11 +203,11 @@ class IdpUserAdmin(BaseUserAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
-        return [*fieldsets, ("Identity provider", {"fields": ("sign_in_status", "idp_tokens")})]
+        return [*fieldsets, (_("Identity provider"), {"fields": IDP_FIELDS})]
 
     def get_readonly_fields(self, request: HttpRequest, obj: AbstractBaseUser | None = None) -> tuple[str, ...]:
         found = tuple(super().get_readonly_fields(request, obj))
-        return (*found, "sign_in_status", "idp_tokens") if obj else found
+        return (*found, *IDP_FIELDS) if obj else found
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("oidc_profile")
@@ -149,21 +219,36 @@ class IdpUserAdmin(BaseUserAdmin):
             return format_html("<span class='oidc-badge oidc-badge-bad'>locked</span>")
         return "ok"
 
-    @admin.display(description="sign-in lockout")
+    @admin.display(description=_("sign-in lockout"))
     def sign_in_status(self, obj: AbstractBaseUser) -> str:
         profile = UserProfile.objects.filter(user=obj).first()
         until = lockout.locked_until(obj)
         if until is not None:
             return format_html(
-                "<strong>Locked</strong> until {} after {} wrong passwords. “Unlock sign-in” (top right) lifts it.",
-                timezone.localtime(until).strftime("%Y-%m-%d %H:%M %Z"),
-                profile.failed_sign_ins,
+                "<strong>{}</strong> {}",
+                gettext("Locked"),
+                gettext("until %(until)s after %(failures)d wrong passwords. “Unlock sign-in” (top right) lifts it.")
+                % {
+                    "until": timezone.localtime(until).strftime("%Y-%m-%d %H:%M %Z"),
+                    "failures": profile.failed_sign_ins,
+                },
             )
         failures = profile.failed_sign_ins if profile else 0
-        return (
-            f"Not locked. {failures} recent wrong password(s); the account locks after {lockout.MAX_FAILURES} "
-            f"in a row, for {int(lockout.LOCK_DURATION.total_seconds() // 60)} minutes."
-        )
+        rules = policies.password(obj)
+        values = {"failures": failures, "policy": rules.policy}
+        if not rules.max_failures:
+            return (
+                gettext("Not locked. %(failures)d recent wrong password(s); password policy “%(policy)s” never locks.")
+                % values
+            )
+        return gettext(
+            "Not locked. %(failures)d recent wrong password(s); under password policy “%(policy)s” the account "
+            "locks after %(max)d in a row, for %(minutes)d minutes."
+        ) % (values | {"max": rules.max_failures, "minutes": int(rules.lockout.total_seconds() // 60)})
+
+    @admin.display(description=_("factors (MFA)"))
+    def factors(self, obj: AbstractBaseUser) -> str:
+        return factor_table(obj)
 
     @admin.display(description="tokens")
     def idp_tokens(self, obj: AbstractBaseUser) -> str:
@@ -175,6 +260,12 @@ class IdpUserAdmin(BaseUserAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<id>/unlock/", wrap(self.unlock_view), name="oidc_flows_user_unlock"),
+            path("<id>/reset-factors/", wrap(self.reset_factors_view), name="oidc_flows_user_reset_factors"),
+            path(
+                "<id>/send-recovery/",
+                wrap(sensitive_post_parameters()(self.send_recovery_view)),
+                name="oidc_flows_user_send_recovery",
+            ),
             path("<id>/revoke-tokens/", wrap(self.revoke_tokens_view), name="oidc_flows_user_revoke_tokens"),
             path("<id>/end-sessions/", wrap(self.end_sessions_view), name="oidc_flows_user_end_sessions"),
         ] + super().get_urls()
@@ -192,9 +283,61 @@ class IdpUserAdmin(BaseUserAdmin):
         user = self._user(request, id)
         if request.method != "POST":
             return HttpResponseRedirect(self._change_url(user))
-        done = actions.unlock_users([user])
-        self.message_user(request, "Unlocked: the user may sign in again." if done else "The user was not locked.")
+        done = unlock_users(request, [user])
+        self.message_user(
+            request, gettext("Unlocked: the user may sign in again.") if done else gettext("The user was not locked.")
+        )
         return HttpResponseRedirect(self._change_url(user))
+
+    def reset_factors_view(self, request: HttpRequest, id: str) -> HttpResponse:
+        user = self._user(request, id)
+        if actions.confirmed(request):
+            count = reset_factors(request, user)
+            self.message_user(
+                request,
+                ngettext("Deleted %(count)d factor.", "Deleted %(count)d factors.", count) % {"count": count},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(self._change_url(user))
+        return actions.confirmation_page(
+            self,
+            request,
+            [user],
+            title=gettext("Reset all factors of this user?"),
+            consequences=gettext(
+                "Every authenticator app, passkey, email factor and recovery code of this user is deleted. At the "
+                "next sign-in the user enrolls again, as the enrollment policy says. Use it when a device is lost."
+            ),
+            button=gettext("Yes, reset the factors"),
+            cancel_url=self._change_url(user),
+        )
+
+    def send_recovery_view(self, request: HttpRequest, id: str) -> HttpResponse:
+        """Mail the user a password recovery token (the hosted reset page's link); the admin never sees it."""
+        user = self._user(request, id)
+        if request.method != "POST":
+            return HttpResponseRedirect(self._change_url(user))
+        if why := self._recovery_refusal(user):
+            self.message_user(request, why, messages.ERROR)
+            return HttpResponseRedirect(self._change_url(user))
+        machine.request_recovery(request, user.get_username(), RecoveryType.PASSWORD)
+        self.message_user(
+            request,
+            gettext("A password recovery email is on its way to %(email)s. Its link works once.")
+            % {"email": user.email},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(self._change_url(user))
+
+    def _recovery_refusal(self, user: AbstractBaseUser) -> str:
+        """Why no recovery email can be sent, in the administrator's words; empty: it can."""
+        if not user.is_active:
+            return gettext("The user is inactive: activate the account first.")
+        if not getattr(user, "email", ""):
+            return gettext("The user has no email address: add one first.")
+        if not policies.password(user).email_recovery:
+            return gettext("The user's password policy does not allow password reset by email.")
+        return ""
 
     def revoke_tokens_view(self, request: HttpRequest, id: str) -> HttpResponse:
         user = self._user(request, id)
@@ -235,6 +378,7 @@ class IdpUserAdmin(BaseUserAdmin):
             context["has_failed_sign_ins"] = UserProfile.objects.filter(user=obj, failed_sign_ins__gt=0).exists() or (
                 lockout.is_locked(obj)
             )
+            context["has_factors"] = Factor.objects.filter(user=obj).exists()
         return super().render_change_form(request, context, *args, **kwargs)
 
 

@@ -11,7 +11,9 @@ Every function returns a ``Step`` (the state and what it needs shown); the front
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -116,6 +118,25 @@ class Context:
 
 
 # -- transactions -----------------------------------------------------------------------------------
+
+
+def _atomic(operation: Callable) -> Callable:
+    """``transaction.atomic``, except that a refusal keeps what was written before it.
+
+    A wrong password or code must still count (lockout, the transaction's failure count) and be
+    logged; only an unexpected exception rolls the operation back.
+    """
+
+    @functools.wraps(operation)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with transaction.atomic():
+            try:
+                return operation(*args, **kwargs)
+            except AuthnError as exc:
+                refusal = exc
+        raise refusal
+
+    return wrapper
 
 
 def _open(user: AbstractBaseUser | None, status: str, context: Context, **fields: Any) -> tuple[Transaction, str]:
@@ -363,21 +384,16 @@ def _find_user(username: str) -> AbstractBaseUser | None:
     return model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
 
 
-@transaction.atomic
+@_atomic
 def start(request: HttpRequest | None, username: Any, password: Any, context: Context = Context()) -> Step:
     """Primary authentication with a password: SUCCESS, or the next state; E0000004 for any failure."""
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise AuthnError("E0000001", "username and password are required.")
     username = username[:150]
     candidate = _find_user(username)
-    was_locked = candidate is not None and lockout.is_locked(candidate)
     user = authenticate(request, username=username, password=password[:4096])
     if user is None:
-        locked = candidate is not None and lockout.is_locked(candidate)
-        if locked and not was_locked:
-            events.record(
-                events.LOCK, Outcome.SUCCESS, request=request, user=candidate, reason="too many wrong passwords"
-            )
+        locked = candidate is not None and lockout.is_locked(candidate)  # lockout.record_failure logs the lock
         reason = "locked out" if locked else ("invalid credentials" if candidate else "unknown user")
         events.record(
             events.PRIMARY, Outcome.FAILURE, request=request, user=candidate, username=username, reason=reason
@@ -403,7 +419,7 @@ def _after_password(tx: Transaction, raw: str, request: HttpRequest | None) -> S
     return _advance(tx, raw, request)
 
 
-@transaction.atomic
+@_atomic
 def start_passwordless(request: HttpRequest | None, context: Context = Context()) -> Step:
     """UNAUTHENTICATED with a WebAuthn challenge that any discoverable passkey of this site can answer."""
     tx, raw = _open(None, S.UNAUTHENTICATED, context)
@@ -415,13 +431,13 @@ def start_passwordless(request: HttpRequest | None, context: Context = Context()
     return step
 
 
-@transaction.atomic
+@_atomic
 def status(raw: Any) -> Step:
     tx = _load(raw, "status")
     return describe(tx, raw)
 
 
-@transaction.atomic
+@_atomic
 def cancel(raw: Any) -> Step:
     tx = _load(raw, "cancel")
     if tx.factor_id and tx.factor.status == FactorStatus.PENDING_ACTIVATION:
@@ -445,7 +461,7 @@ def _users_factor(tx: Transaction, factor_id: Any) -> Factor:
     return factor
 
 
-@transaction.atomic
+@_atomic
 def verify(request: HttpRequest | None, raw: Any, factor_id: Any, answer: dict[str, Any]) -> Step:
     """Verify a factor (MFA_REQUIRED, MFA_CHALLENGE, RECOVERY) or a passwordless passkey (UNAUTHENTICATED)."""
     tx = _load(raw, "verify")
@@ -498,7 +514,7 @@ def _verify_passkey(request: HttpRequest | None, tx: Transaction, raw: str, fact
     return _advance(tx, raw, request)
 
 
-@transaction.atomic
+@_atomic
 def enroll(request: HttpRequest | None, raw: Any, factor_type: Any, profile: dict[str, Any] | None = None) -> Step:
     """Start enrolling a factor of ``factor_type``: MFA_ENROLL_ACTIVATE with what the user needs."""
     tx = _load(raw, "enroll")
@@ -519,7 +535,7 @@ def enroll(request: HttpRequest | None, raw: Any, factor_type: Any, profile: dic
     return describe(tx, raw, factor=factor)
 
 
-@transaction.atomic
+@_atomic
 def activate(request: HttpRequest | None, raw: Any, factor_id: Any, answer: dict[str, Any]) -> Step:
     """Finish enrolling the factor of MFA_ENROLL_ACTIVATE; it is ACTIVE and counts as verified."""
     tx = _load(raw, "activate")
@@ -541,7 +557,7 @@ def activate(request: HttpRequest | None, raw: Any, factor_id: Any, answer: dict
     return _advance(tx, raw, request)
 
 
-@transaction.atomic
+@_atomic
 def resend(request: HttpRequest | None, raw: Any, factor_id: Any) -> Step:
     """Send the code of the factor being enrolled or challenged again (email)."""
     tx = _load(raw, "resend")
@@ -555,7 +571,7 @@ def resend(request: HttpRequest | None, raw: Any, factor_id: Any) -> Step:
     return describe(tx, raw)
 
 
-@transaction.atomic
+@_atomic
 def previous(request: HttpRequest | None, raw: Any) -> Step:
     """Back from MFA_ENROLL_ACTIVATE to MFA_ENROLL (the pending factor goes) or from MFA_CHALLENGE."""
     tx = _load(raw, "previous")
@@ -566,7 +582,7 @@ def previous(request: HttpRequest | None, raw: Any) -> Step:
     return _advance(tx, raw, request)
 
 
-@transaction.atomic
+@_atomic
 def skip(request: HttpRequest | None, raw: Any) -> Step:
     """Skip optional enrollment (MFA_ENROLL) or the password expiry warning (PASSWORD_WARN)."""
     tx = _load(raw, "skip")
@@ -597,7 +613,7 @@ def _set_password(user: AbstractBaseUser, new: Any, request: HttpRequest | None,
     events.record(event, request=request, user=user)
 
 
-@transaction.atomic
+@_atomic
 def change_password(request: HttpRequest | None, raw: Any, old: Any, new: Any) -> Step:
     """PASSWORD_EXPIRED / PASSWORD_WARN: set a new password, then continue the sign-in."""
     tx = _load(raw, "change_password")
@@ -668,7 +684,7 @@ def _mail_quietly(user: AbstractBaseUser, token: str, recovery_type: str, minute
         events.log.exception("recovery mail to user %s failed", user.pk)
 
 
-@transaction.atomic
+@_atomic
 def verify_recovery_token(request: HttpRequest | None, token: Any) -> Step:
     """Redeem a mailed recovery token: RECOVERY (answer a factor), PASSWORD_RESET, or unlocked."""
     spent = onetime.redeem(TokenPurpose.RECOVERY, token) if isinstance(token, str) else None
@@ -682,7 +698,7 @@ def verify_recovery_token(request: HttpRequest | None, token: Any) -> Step:
     return _after_recovery(tx, raw, request)
 
 
-@transaction.atomic
+@_atomic
 def answer(request: HttpRequest | None, raw: Any, text: Any) -> Step:
     """RECOVERY: answer with a code of an authenticator app or a recovery code."""
     tx = _load(raw, "answer")
@@ -709,7 +725,7 @@ def _after_recovery(tx: Transaction, raw: str, request: HttpRequest | None) -> S
     return describe(tx, raw)
 
 
-@transaction.atomic
+@_atomic
 def reset_password(request: HttpRequest | None, raw: Any, new: Any) -> Step:
     """PASSWORD_RESET: set the new password, end the user's other sessions, and continue the sign-in."""
     tx = _load(raw, "reset_password")

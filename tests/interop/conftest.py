@@ -181,6 +181,8 @@ def idp(tmp_path_factory, sockets) -> Iterator[IdP]:
             "PYTHONUNBUFFERED": "1",
             "IDP_BASE_URL": base_url,
             "PORT": base_url.rsplit(":", 1)[1],
+            # Every library signs the same users in from 127.0.0.1: the sign-in rate limits are not under test here.
+            "IDP_AUTHN_RATE_LIMITS": json.dumps({"authn": {"username": [10_000, 60], "address": [10_000, 60]}}),
         }
         deadline = time.monotonic() + START_SECONDS
         processes.manage(env, log, "migrate", "--noinput", timeout=START_SECONDS)

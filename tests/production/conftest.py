@@ -204,6 +204,8 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        # Races and two nodes sign the same user in from 127.0.0.1: the sign-in rate limits are not under test here.
+        "IDP_AUTHN_RATE_LIMITS": json.dumps({"authn": {"username": [10_000, 60], "address": [10_000, 60]}}),
     }
     _psql(server_url, f'CREATE DATABASE "{name}"')
     deployment = Deployment(env, base_url, port, database_url, var_dir)
