@@ -271,7 +271,7 @@ def _plan(tx: Transaction) -> Plan:
         ]
 
     if needed and not mfa_done:
-        usable = [f for f in active if f.factor_type in wanted or f.factor_type == "recovery_code"]
+        usable = [f for f in active if f.factor_type in wanted]
         if any(_real(f) for f in usable):
             return Plan(S.MFA_REQUIRED, usable, [], False, rule)
         if real and "mfa" not in tx.amr:
@@ -362,6 +362,8 @@ def describe(tx: Transaction, raw: str | None, *, plan: Plan | None = None, fact
         step.factors, step.enrollable, step.can_skip = plan.candidates, plan.enrollable, plan.can_skip
     elif tx.status == S.RECOVERY:
         step.factors = _recovery_factors(tx.user)
+        if tx.factor_id and tx.challenge.get("public"):  # a passkey challenged to recover
+            step.factor, step.challenge = tx.factor, tx.challenge["public"]
     elif tx.status == S.MFA_ENROLL_ACTIVATE:
         step.factor = factor or tx.factor
         handler = factors.handler(step.factor.factor_type)
@@ -473,17 +475,17 @@ def verify(request: HttpRequest | None, raw: Any, factor_id: Any, answer: dict[s
     if tx.status == S.MFA_REQUIRED and factor not in _plan(tx).candidates:
         raise AuthnError("E0000007", "This factor does not satisfy the sign-on policy.")
     handler = factors.handler(factor.factor_type)
-    if not _has_answer(answer) or (tx.status == S.MFA_CHALLENGE and tx.factor_id != factor.pk):
+    switching = tx.status == S.MFA_CHALLENGE and tx.factor_id != factor.pk
+    if not _has_answer(answer) or switching:
+        # Factors that need a challenge (email, passkeys) get one; an authenticator app's code is answered at once.
         public = handler.challenge(factor, tx, request)
-        if public is None:
+        if public is not None:
+            tx.factor = factor
+            tx.challenge["public"] = public
+            _save(tx, S.RECOVERY if tx.status == S.RECOVERY else S.MFA_CHALLENGE)
+            return describe(tx, raw)
+        if not _has_answer(answer):
             raise AuthnError("E0000001", "passCode is required.")
-        tx.factor = factor
-        tx.challenge["public"] = public
-        if tx.status != S.RECOVERY:
-            _save(tx, S.MFA_CHALLENGE)
-        else:
-            tx.save()
-        return describe(tx, raw)
     try:
         methods = handler.verify(factor, tx, answer, request)
     except AuthnError as error:

@@ -115,6 +115,9 @@ def render(step: machine.Step) -> dict[str, Any]:
         embedded["policy"] = {"allowRememberDevice": False, "rememberDeviceLifetimeInMinutes": 0}
         if status == S.RECOVERY:
             links["next"] = link("/recovery/answer", name="answer")
+            if step.factor is not None and step.challenge:
+                verify = {"verify": link(f"/factors/{step.factor.pk}/verify")}
+                embedded["factor"] = factor_json(step.factor, verify) | {"_embedded": {"challenge": step.challenge}}
     elif status == S.MFA_ENROLL:
         embedded["factors"] = [
             {
