@@ -88,8 +88,11 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Concurrent live-server tests and gunicorn workers: wait on locks instead of failing.
+    # Concurrent live-server tests and gunicorn workers: wait on locks instead of failing. IMMEDIATE: a
+    # transaction takes the write lock when it begins, so one that read first cannot fail with "database is
+    # locked" when it then writes (the busy timeout does not apply to that upgrade).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 elif DATABASES["default"]["ENGINE"].endswith("postgresql"):  # psycopg 3
     # gunicorn.conf.py sets CONN_MAX_AGE=60: one persistent connection per gunicorn thread. Elsewhere
     # (runserver, test live servers, whose threads outlive requests) Django's default: one per request.
@@ -225,7 +228,7 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING").upper()},
     "loggers": {
         # The request log: INFO, whatever LOG_LEVEL says (REQUEST_LOG=0 turns it off).
         "oidc_flows.requests": {"level": "INFO" if env.bool("REQUEST_LOG", default=True) else "CRITICAL"},

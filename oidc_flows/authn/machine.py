@@ -104,6 +104,7 @@ class Context:
     #: The browser's current IdP session (hosted pages): its user and amr, for "MFA once per session".
     session_user: int | None = None
     session_amr: tuple[str, ...] = ()
+    session_verified: tuple[str, ...] = ()
 
     def stored(self) -> dict[str, Any]:
         return {
@@ -114,6 +115,7 @@ class Context:
             "multi_optional": self.multi_optional_factor_enroll,
             "session_user": self.session_user,
             "session_amr": list(self.session_amr),
+            "session_verified": list(self.session_verified),
         }
 
 
@@ -158,7 +160,8 @@ def _load(raw: Any, operation: str) -> Transaction:
     if not isinstance(raw, str) or not 20 <= len(raw) <= 128:
         raise AuthnError("E0000011")
     tx = (
-        Transaction.objects.select_for_update()
+        # of=self: PostgreSQL cannot lock the nullable side of the outer joins to user and factor.
+        Transaction.objects.select_for_update(of=("self",))
         .select_related("user", "factor")
         .filter(token_hash=onetime.digest(raw, purpose="state"))
         .first()
@@ -336,15 +339,20 @@ def _advance(tx: Transaction, raw: str, request: HttpRequest | None) -> Step:
 
 def _succeed(tx: Transaction, rule: policies.SignOn, request: HttpRequest | None) -> Step:
     auth_time = tx.auth_time or timezone.now()
+    amr, verified = tx.amr, tx.context.get("verified", [])
+    if tx.context.get("session_user") == tx.user_id:
+        # Signing in again in the same browser keeps what the session proved ("MFA once per session").
+        amr = policies.with_method(tx.context.get("session_amr", []), *amr)
+        verified = sorted({*tx.context.get("session_verified", []), *verified})
     token = onetime.issue(
         TokenPurpose.SESSION,
         tx.user,
         seconds=SESSION_TOKEN_SECONDS,
         data={
-            "amr": tx.amr,
+            "amr": amr,
             "auth_time": int(auth_time.timestamp()),
             "acr_values": tx.context.get("acr_values", []),
-            "verified": tx.context.get("verified", []),
+            "verified": verified,
             "lifetime": rule.session_lifetime,
             "idle": rule.session_idle,
         },
@@ -444,6 +452,7 @@ def cancel(raw: Any) -> Step:
     tx = _load(raw, "cancel")
     if tx.factor_id and tx.factor.status == FactorStatus.PENDING_ACTIVATION:
         tx.factor.delete()
+    tx.factor = None
     _end(tx)
     return Step(S.UNAUTHENTICATED, relay_state=tx.relay_state)
 
@@ -713,6 +722,8 @@ def answer(request: HttpRequest | None, raw: Any, text: Any) -> Step:
         except AuthnError:
             continue
         tx.amr = policies.with_method(tx.amr, *methods)
+        tx.context["verified"] = sorted({*tx.context.get("verified", []), factor.factor_type})
+        events.record(events.MFA, request=request, user=tx.user, factor_type=factor.factor_type)
         return _after_recovery(tx, raw, request)
     raise _fail(tx, request, AuthnError("E0000068"), None)
 

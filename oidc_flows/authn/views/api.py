@@ -34,7 +34,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting a thousand deep
         raise AuthnError("E0000003") from None
     if not isinstance(data, dict):
         raise AuthnError("E0000003")
