@@ -44,6 +44,36 @@ def fast_password_hashing(settings) -> None:
     ]
 
 
+def clear_own_cache() -> None:
+    """Delete this test process's cache keys: on Redis, shared with parallel workers, only those of its prefix."""
+    from django.core.cache import cache
+
+    prefix = cache.key_prefix
+    client = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if client is None:  # local memory: this process's own
+        cache.clear()
+        return
+    redis = client(write=True)
+    for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
+        redis.delete(key)
+
+
+@pytest.fixture(autouse=True)
+def own_cache(settings, worker_id: str) -> Iterator[None]:
+    """A cache of its own for every test: rate-limit counters, cached origins and snapshots never carry over.
+
+    With pytest-xdist and Redis (CACHE_URL), workers share one database: each gets its own key prefix.
+    """
+    default = settings.CACHES["default"]
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**default, "KEY_PREFIX": f"{default.get('KEY_PREFIX', '')}-{worker_id}"},
+    }
+    clear_own_cache()
+    yield
+    clear_own_cache()
+
+
 @pytest.fixture(autouse=True)
 def generous_rate_limits(settings) -> None:
     """Tests sign in as alice from 127.0.0.1 hundreds of times, on parallel workers that may share one Redis.

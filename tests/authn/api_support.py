@@ -25,7 +25,6 @@ import pyotp
 import pytest
 import requests
 from aiosmtpd.controller import Controller
-from django.core.cache import cache
 
 from oidc_flows.authn.factors import totp
 from oidc_flows.authn.models import Factor, FactorStatus
@@ -266,7 +265,5 @@ def real_rate_limits_fixture(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def fresh_cache() -> Iterator[None]:
-    """Rate-limit counters and cached trusted origins live in the (local-memory) cache: none carry over."""
-    cache.clear()
+    """Rate-limit counters and cached trusted origins live in the cache: none carry over (tests/conftest.py)."""
     yield
-    cache.clear()

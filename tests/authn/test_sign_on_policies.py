@@ -28,7 +28,6 @@ import pytest
 import requests
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 
 from oidc_flows.authn.browser import DEADLINE_KEY
 from oidc_flows.authn.factors import totp
@@ -94,10 +93,8 @@ def sign_on_policy(name: str, priority: int, *, groups=(), rules: list[dict]) ->
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(transactional_db):
-    """The rate limits count in the live server's (local memory) cache: every test starts from zero."""
-    cache.clear()
+    """The rate limits count in the live server's cache, which tests/conftest.py empties for every test."""
     yield
-    cache.clear()
 
 
 @pytest.fixture

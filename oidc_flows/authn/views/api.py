@@ -34,11 +34,25 @@ def _body(request: HttpRequest) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(request.body)
+        has_nul = _has_nul(data)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting a thousand deep
         raise AuthnError("E0000003") from None
     if not isinstance(data, dict):
         raise AuthnError("E0000003")
+    if has_nul:
+        # PostgreSQL cannot even compare a NUL byte; no username, code or id has one.
+        raise AuthnError("E0000001", "Values must not contain NUL characters.")
     return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def endpoint(bucket: str | None) -> Callable:
@@ -54,6 +68,8 @@ def endpoint(bucket: str | None) -> Callable:
                 if request.method != "POST":
                     raise AuthnError("E0000022")
                 body = _body(request)
+                if any("\x00" in str(value) for value in kwargs.values()):
+                    raise AuthnError("E0000001", "Values must not contain NUL characters.")
                 if bucket:
                     username = body.get("username") if isinstance(body.get("username"), str) else None
                     ratelimit.check(request, bucket, username)
