@@ -31,7 +31,12 @@ run: install
 	DEBUG=1 $(BIN)/python manage.py idp_demo
 	DEBUG=1 WEB_CONCURRENCY=2 exec $(BIN)/gunicorn idp.wsgi -c gunicorn.conf.py
 
-test: install $(NODE_TESTS)
+# axe-core for tests/authn's accessibility checks, from the lockfile; without npm those tests skip.
+AXE_TESTS := tests/authn/js/node_modules/.package-lock.json
+$(AXE_TESTS): tests/authn/js/package-lock.json
+	-command -v npm >/dev/null && npm ci --prefix tests/authn/js --no-audit --no-fund --loglevel=error
+
+test: install $(NODE_TESTS) $(AXE_TESTS)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 	$(BIN)/python -m pytest tests/resource --ds=tests.resource.site.settings --confcutdir=tests/resource
 

@@ -36,7 +36,7 @@ class FlowsSettings:
     WEBAUTHN_RP_NAME: str = "oidc_flows"
     #: Overrides of the sign-in's rate limits (oidc_flows.authn.ratelimit.LIMITS), per bucket:
     #: {"authn": {"username": [10, 60], "address": [60, 60]}} = requests per seconds.
-    AUTHN_RATE_LIMITS: dict = field(default_factory=dict)
+    AUTHN_RATE_LIMITS: dict = field(default_factory=dict, hash=False)
 
 
 @functools.cache

@@ -34,6 +34,7 @@ urlpatterns = [
     path("account/sessions/<uuid:sid>/end", account.end_session, name="account-end-session"),
     path("account/consents/<int:pk>/withdraw", account.withdraw, name="account-withdraw-consent"),
     path("", include("oidc_flows.authn.urls")),  # /api/v1/authn..., /login/sessionCookieRedirect
+    path("", include("oidc_flows.authn.urls_pages")),  # hosted sign-in, recovery and account pages
     path("flows", flows.flows_page, name="flows"),
     path("flows.json", flows.flows_json, name="flows-json"),
     path("oauth2/", include((endpoints, "org"))),

@@ -244,7 +244,7 @@ def _plan(tx: Transaction) -> Plan:
         if enrollment.get(f.factor_type) != Enrollment.DISABLED
     ]
     real = [f for f in active if _real(f)]
-    acr_values = tx.context.get("acr_values", [])
+    acr_values = [v for v in tx.context.get("acr_values", []) if v in policies.ACR]
     phishing_resistant = any(policies.ACR[v].phishing_resistant for v in acr_values)
     wanted = {t for t in enrollment if rule.accepts(t) and (not phishing_resistant or t == "webauthn")}
     verified = set(tx.context.get("verified", []))
@@ -320,6 +320,13 @@ def requirement(
 
 def _advance(tx: Transaction, raw: str, request: HttpRequest | None) -> Step:
     """Move to whatever the policies ask for next; on SUCCESS issue the sessionToken and end the transaction."""
+    if tx.context.get("account"):  # adding a factor on /account/: done once it is active
+        if tx.factor is not None and tx.factor.is_active:
+            _end(tx, S.SUCCESS)
+            return Step(S.SUCCESS, tx, user=tx.user)
+        tx.factor = None
+        _save(tx, S.MFA_ENROLL)
+        return describe(tx, raw)
     if "pwd" not in tx.amr and tx.status != S.PASSWORD_RESET:
         client, server = _client_and_server(tx)
         if not policies.sign_on(tx.user, client=client, server=server).passwordless:
@@ -381,6 +388,8 @@ def describe(tx: Transaction, raw: str | None, *, plan: Plan | None = None, fact
         step.factor = tx.factor
         step.challenge = tx.challenge.get("public") or {}
         step.factor_result = "CHALLENGE"
+    elif tx.status == S.UNAUTHENTICATED:
+        step.challenge = tx.challenge.get("public")
     elif tx.status == S.PASSWORD_WARN:
         step.password_expires = policies.password(tx.user).expires_at(policies.password_changed_at(tx.user))
     return step
@@ -526,13 +535,27 @@ def _verify_passkey(request: HttpRequest | None, tx: Transaction, raw: str, fact
 
 
 @_atomic
+def start_enrollment(request: HttpRequest | None, user: AbstractBaseUser, context: Context, amr: list[str]) -> Step:
+    """MFA_ENROLL for a signed-in user adding a factor on ``/account/`` (the caller checked who they are).
+
+    Any factor type the enrollment policy does not disable may be added; activating it ends the
+    transaction (SUCCESS, no sessionToken: the browser is signed in already).
+    """
+    tx, raw = _open(user, S.MFA_ENROLL, context, amr=list(amr), auth_time=timezone.now())
+    tx.context["account"] = True
+    tx.save(update_fields=["context"])
+    return describe(tx, raw)
+
+
+@_atomic
 def enroll(request: HttpRequest | None, raw: Any, factor_type: Any, profile: dict[str, Any] | None = None) -> Step:
     """Start enrolling a factor of ``factor_type``: MFA_ENROLL_ACTIVATE with what the user needs."""
     tx = _load(raw, "enroll")
     handler = factors.handler(factor_type) if isinstance(factor_type, str) else None
     if handler is None:
         raise AuthnError("E0000001", "factorType: unknown factor type.")
-    offered = {entry["factorType"] for entry in _plan(tx).enrollable} if tx.status == S.MFA_ENROLL else set()
+    in_sign_in = tx.status == S.MFA_ENROLL and not tx.context.get("account")
+    offered = {entry["factorType"] for entry in _plan(tx).enrollable} if in_sign_in else set()
     if policies.enrollment(tx.user).get(factor_type) == Enrollment.DISABLED or (offered and factor_type not in offered):
         raise AuthnError("E0000113")
     active_same = Factor.objects.filter(user=tx.user, factor_type=factor_type, status=FactorStatus.ACTIVE)
@@ -609,7 +632,11 @@ def skip(request: HttpRequest | None, raw: Any) -> Step:
 # -- passwords --------------------------------------------------------------------------------------
 
 
-def _set_password(user: AbstractBaseUser, new: Any, request: HttpRequest | None, event: str) -> None:
+def set_password(
+    user: AbstractBaseUser, new: Any, request: HttpRequest | None, event: str, *, keep_session: str | None = None
+) -> None:
+    """Set a new password: Django's validators (E0000080 with their messages), unlock, log, and end the
+    user's browser sessions but ``keep_session`` (whoever knew the old password is signed out)."""
     if not isinstance(new, str) or not new:
         raise AuthnError("E0000001", "newPassword is required.")
     try:
@@ -621,6 +648,10 @@ def _set_password(user: AbstractBaseUser, new: Any, request: HttpRequest | None,
     user.set_password(new)
     user.save(update_fields=["password"])
     lockout.unlock(user)
+    from .. import sessions
+
+    for record in BrowserSession.objects.filter(user=user).exclude(session_key=keep_session or ""):
+        sessions.end_session(record)
     events.record(event, request=request, user=user)
 
 
@@ -630,7 +661,7 @@ def change_password(request: HttpRequest | None, raw: Any, old: Any, new: Any) -
     tx = _load(raw, "change_password")
     if not isinstance(old, str) or not tx.user.check_password(old):
         raise _fail(tx, request, AuthnError("E0000014", "The old password is wrong."), None)
-    _set_password(tx.user, new, request, events.PASSWORD_CHANGE)
+    set_password(tx.user, new, request, events.PASSWORD_CHANGE)
     tx.context["warned"] = True
     return _advance(tx, raw, request)
 
@@ -648,7 +679,13 @@ def _recovery_factors(user: AbstractBaseUser) -> list[Factor]:
 
 
 def request_recovery(
-    request: HttpRequest | None, username: Any, recovery_type: str, *, factor_type: Any = "EMAIL", relay_state: str = ""
+    request: HttpRequest | None,
+    username: Any,
+    recovery_type: str,
+    *,
+    factor_type: Any = "EMAIL",
+    relay_state: str = "",
+    context: Context = Context(),
 ) -> Step:
     """Mail a recovery token if the user exists and may recover; the answer is the same either way."""
     if not isinstance(username, str) or not username:
@@ -679,7 +716,13 @@ def request_recovery(
             TokenPurpose.RECOVERY,
             user,
             seconds=rules.recovery_token_seconds,
-            data={"type": recovery_type, "relay_state": relay_state[:2048]},
+            # Where the sign-in was for: after the reset, that application's sign-on rule applies.
+            data={
+                "type": recovery_type,
+                "relay_state": relay_state[:2048],
+                "client_id": context.client_id,
+                "server_id": context.server_id,
+            },
         )
         minutes = rules.recovery_token_seconds // 60
         # In the background: the answer takes as long for an unknown user as for a known one.
@@ -701,7 +744,12 @@ def verify_recovery_token(request: HttpRequest | None, token: Any) -> Step:
     spent = onetime.redeem(TokenPurpose.RECOVERY, token) if isinstance(token, str) else None
     if spent is None or not spent.user.is_active:
         raise AuthnError("E0000011")
-    context = Context(relay_state=spent.data.get("relay_state", ""))
+    data = spent.data
+    context = Context(
+        client_id=data.get("client_id", ""),
+        server_id=data.get("server_id", ""),
+        relay_state=data.get("relay_state", ""),
+    )
     tx, raw = _open(spent.user, S.RECOVERY, context, recovery_type=spent.data.get("type", RecoveryType.PASSWORD))
     if _recovery_factors(tx.user):
         _save(tx, S.RECOVERY)
@@ -742,11 +790,7 @@ def _after_recovery(tx: Transaction, raw: str, request: HttpRequest | None) -> S
 def reset_password(request: HttpRequest | None, raw: Any, new: Any) -> Step:
     """PASSWORD_RESET: set the new password, end the user's other sessions, and continue the sign-in."""
     tx = _load(raw, "reset_password")
-    _set_password(tx.user, new, request, events.PASSWORD_RESET)
-    from .. import sessions
-
-    for record in BrowserSession.objects.filter(user=tx.user):
-        sessions.end_session(record)  # whoever knew the old password is signed out
+    set_password(tx.user, new, request, events.PASSWORD_RESET)
     tx.amr = policies.with_method(tx.amr, "pwd")
     tx.auth_time = timezone.now()
     return _advance(tx, raw, request)

@@ -1,13 +1,17 @@
-"""The hosted sign-in and sign-out pages of the IdP session (shared by every server and application)."""
+"""The hosted sign-in and sign-out pages of the IdP session (shared by every server and application).
+
+Signing in is ``oidc_flows.authn.views.pages.sign_in``: the sign-in state machine's hosted front end
+(password, then a second factor or an enrollment when the sign-on policy asks). ``LoginView`` stays
+as the name ``urls.py`` and projects refer to.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.decorators.clickjacking import xframe_options_deny
-
-from .. import sessions
 
 
 #: Longer than any username or e-mail address (RFC 5321 §4.5.3.1.3: 254); a longer hint is ignored.
@@ -26,27 +30,17 @@ def login_hint(request: HttpRequest) -> str:
     return hint
 
 
-@method_decorator(xframe_options_deny, name="dispatch")
-class LoginView(auth_views.LoginView):
-    template_name = "oidc_flows/login.html"
+class LoginView(View):
+    """``/login/``: the hosted sign-in (GET shows it, POST starts the transaction)."""
 
-    def get_initial(self) -> dict:
-        initial = super().get_initial()
-        if hint := login_hint(self.request):
-            initial["username"] = hint
-        return initial
+    http_method_names = ["get", "head", "post"]
 
-    def form_valid(self, form) -> HttpResponse:
-        session = self.request.session
-        previous = session.session_key
-        # Signing in as someone else flushes the session; what /authorize asked the sign-in for survives it.
-        carried = {key: session[key] for key in sessions.SURVIVES_SIGN_IN if key in session}
-        response = super().form_valid(form)
-        if carried:
-            session.update(carried)
-            sessions.note_sign_in(session)
-        sessions.forget_replaced_session(previous, self.request)  # the flushed session's record goes
-        return response
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method.lower() not in self.http_method_names:
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        from ..authn.views import pages  # imported late: the pages import login_hint from here
+
+        return pages.sign_in(request)
 
 
 @method_decorator(xframe_options_deny, name="dispatch")
