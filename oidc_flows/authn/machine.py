@@ -232,12 +232,20 @@ def _real(factor: Factor) -> bool:
     return handler is not None and not handler.backup_only
 
 
+def _policies_of(tx: Transaction) -> tuple[policies.SignOn, dict[str, str]]:
+    """The sign-on rule and enrollment policy of the transaction's user, evaluated once per request."""
+    cached = getattr(tx, "_policies", None)
+    if cached is None or cached[0] != tx.user_id:
+        client, server = _client_and_server(tx)
+        rule = policies.sign_on(tx.user, client=client, server=server)
+        cached = tx._policies = (tx.user_id, rule, policies.enrollment(tx.user))
+    return cached[1], cached[2]
+
+
 def _plan(tx: Transaction) -> Plan:
     """What the sign-in of ``tx.user`` needs next, from the sign-on and enrollment policies."""
     user = tx.user
-    client, server = _client_and_server(tx)
-    rule = policies.sign_on(user, client=client, server=server)
-    enrollment = policies.enrollment(user)
+    rule, enrollment = _policies_of(tx)
     active = [
         f
         for f in Factor.objects.filter(user=user, status=FactorStatus.ACTIVE)
@@ -328,8 +336,7 @@ def _advance(tx: Transaction, raw: str, request: HttpRequest | None) -> Step:
         _save(tx, S.MFA_ENROLL)
         return describe(tx, raw)
     if "pwd" not in tx.amr and tx.status != S.PASSWORD_RESET:
-        client, server = _client_and_server(tx)
-        if not policies.sign_on(tx.user, client=client, server=server).passwordless:
+        if not _policies_of(tx)[0].passwordless:
             _end(tx)
             raise AuthnError("E0000004", "Passwordless sign-in is not allowed; sign in with your password.")
     plan = _plan(tx)
