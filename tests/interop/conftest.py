@@ -276,10 +276,13 @@ def node() -> str:
     return shutil.which("node")
 
 
-class SpaFiles(SimpleHTTPRequestHandler):
-    """tests/interop/spa, plus oidc-client-ts's browser bundle and the SPA's settings as /config.js."""
+class StaticSite(SimpleHTTPRequestHandler):
+    """A directory served as a web site of its own origin: ``/config.js`` holds its settings, ``files`` maps
+    extra paths to files (browser bundles under node_modules), and only ``served`` paths are served if given."""
 
     config = b""
+    files: dict[str, Path] = {}
+    served: frozenset[str] | None = None
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         path = urlsplit(self.path).path
@@ -289,28 +292,47 @@ class SpaFiles(SimpleHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(self.config)
             return
+        if self.served is not None and path not in self.served and path not in self.files:
+            self.send_error(404)
+            return
         super().do_GET()
 
     def translate_path(self, path: str) -> str:
-        if urlsplit(path).path == "/oidc-client-ts.js":
-            return str(JS / "node_modules" / "oidc-client-ts" / "dist" / "browser" / "oidc-client-ts.min.js")
+        if (mapped := self.files.get(urlsplit(path).path)) is not None:
+            return str(mapped)
         return super().translate_path(path)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 (http.server's signature)
         pass
 
 
+@contextmanager
+def static_site(
+    sock: socket.socket,
+    directory: Path,
+    config_js: str,
+    files: dict[str, Path],
+    served: frozenset[str] | None = None,
+) -> Iterator[str]:
+    """Serve ``directory`` on ``sock`` in a thread (see ``StaticSite``); yield its base URL."""
+    attributes = {"config": config_js.encode(), "files": files, "served": served}
+    handler = type("Handler", (StaticSite,), attributes)
+    server = ThreadingHTTPServer(sock.getsockname(), partial(handler, directory=str(directory)), False)
+    server.socket.close()
+    server.socket = sock
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield url_of(sock)
+    finally:
+        server.shutdown()
+
+
 @pytest.fixture(scope="session")
 def spa_site(idp, sockets, node) -> Iterator[str]:
     """The single-page app, served from its own origin (another port than the IdP's); its base URL."""
     config = {"authority": idp.issuer, "client_id": idp.clients["spa"].client_id}
-    handler = type("Handler", (SpaFiles,), {"config": f"window.SPA_CONFIG = {json.dumps(config)};".encode()})
-    server = ThreadingHTTPServer(sockets["spa"].getsockname(), partial(handler, directory=str(HERE / "spa")), False)
-    server.socket.close()
-    server.socket = sockets["spa"]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield url_of(sockets["spa"])
-    finally:
-        server.shutdown()
+    bundle = JS / "node_modules" / "oidc-client-ts" / "dist" / "browser" / "oidc-client-ts.min.js"
+    config_js = f"window.SPA_CONFIG = {json.dumps(config)};"
+    with static_site(sockets["spa"], HERE / "spa", config_js, {"/oidc-client-ts.js": bundle}) as url:
+        yield url

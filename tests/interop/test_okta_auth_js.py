@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +28,16 @@ import pytest
 
 from tests.admin.conftest import CHROMIUM, CHROMIUM_ARGS, browser_missing, screenshot
 from tests.factories import PASSWORD
-from tests.interop.conftest import HERE, JS, START_SECONDS, database_url, gunicorn, listening_socket, url_of
+from tests.interop.conftest import (
+    HERE,
+    JS,
+    START_SECONDS,
+    database_url,
+    gunicorn,
+    listening_socket,
+    static_site,
+    url_of,
+)
 from tests.support import processes
 from tests.support.jose import verify_jwt
 
@@ -39,7 +46,7 @@ pytestmark = pytest.mark.usefixtures("node")  # skip (or fail) before starting a
 
 HARNESS = HERE / "okta"
 BUNDLE = JS / "node_modules" / "@okta" / "okta-auth-js" / "dist" / "okta-auth-js.min.js"
-HARNESS_FILES = {"/index.html", "/callback.html", "/app.js"}
+HARNESS_FILES = frozenset({"/index.html", "/callback.html", "/app.js"})
 CLIENT_ID = "okta-auth-js"
 MFA_USER = "otto"
 RECOVERY_USER = "rita"
@@ -191,48 +198,14 @@ def okta_idp(tmp_path_factory, okta_sockets, mailbox) -> Iterator[OktaIdP]:
 # --- The harness: a static site on its own origin, with the SDK's browser bundle --------------------------------
 
 
-class HarnessFiles(SimpleHTTPRequestHandler):
-    """tests/interop/okta's pages, okta-auth-js's browser bundle, and the harness's settings as /config.js."""
-
-    config = b""
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        path = urlsplit(self.path).path
-        if path == "/config.js":
-            self.send_response(200)
-            self.send_header("Content-Type", "text/javascript")
-            self.end_headers()
-            self.wfile.write(self.config)
-            return
-        if path not in HARNESS_FILES and path != "/okta-auth-js.min.js":
-            self.send_error(404)  # nothing else of the directory (the set-up script) is served
-            return
-        super().do_GET()
-
-    def translate_path(self, path: str) -> str:
-        if urlsplit(path).path == "/okta-auth-js.min.js":
-            return str(BUNDLE)
-        return super().translate_path(path)
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 (http.server's signature)
-        pass
-
-
 @pytest.fixture(scope="module")
 def harness(okta_idp, okta_sockets) -> Iterator[str]:
-    """The harness, served from its own origin (the trusted one); its base URL."""
-    config = {"issuer": okta_idp.issuer, "clientId": CLIENT_ID}
-    handler = type("Handler", (HarnessFiles,), {"config": f"window.HARNESS_CONFIG = {json.dumps(config)};".encode()})
-    sock = okta_sockets["harness"]
-    server = ThreadingHTTPServer(sock.getsockname(), partial(handler, directory=str(HARNESS)), False)
-    server.socket.close()
-    server.socket = sock
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield url_of(sock)
-    finally:
-        server.shutdown()
+    """The harness, served from its own origin (the trusted one); its base URL. Nothing else of the
+    directory (the set-up script) is served."""
+    config_js = f"window.HARNESS_CONFIG = {json.dumps({'issuer': okta_idp.issuer, 'clientId': CLIENT_ID})};"
+    files = {"/okta-auth-js.min.js": BUNDLE}
+    with static_site(okta_sockets["harness"], HARNESS, config_js, files, HARNESS_FILES) as url:
+        yield url
 
 
 # --- The browser ---------------------------------------------------------------------------------------------------

@@ -155,26 +155,24 @@ def change_password(request: HttpRequest, body: dict[str, Any]) -> machine.Step:
     return machine.change_password(request, body.get("stateToken"), body.get("oldPassword"), body.get("newPassword"))
 
 
-@endpoint("recovery")
-def recover_password(request: HttpRequest, body: dict[str, Any]) -> machine.Step:
+def _recover(request: HttpRequest, body: dict[str, Any], recovery_type: RecoveryType) -> machine.Step:
     return machine.request_recovery(
         request,
         body.get("username"),
-        RecoveryType.PASSWORD,
+        recovery_type,
         factor_type=body.get("factorType", "EMAIL"),
         relay_state=_relay_state(body),
     )
+
+
+@endpoint("recovery")
+def recover_password(request: HttpRequest, body: dict[str, Any]) -> machine.Step:
+    return _recover(request, body, RecoveryType.PASSWORD)
 
 
 @endpoint("recovery")
 def recover_unlock(request: HttpRequest, body: dict[str, Any]) -> machine.Step:
-    return machine.request_recovery(
-        request,
-        body.get("username"),
-        RecoveryType.UNLOCK,
-        factor_type=body.get("factorType", "EMAIL"),
-        relay_state=_relay_state(body),
-    )
+    return _recover(request, body, RecoveryType.UNLOCK)
 
 
 @endpoint("recovery")
