@@ -227,9 +227,12 @@ class Plan:
     rule: policies.SignOn
 
 
+def _traits(factor_type: str) -> factors.Traits:
+    return factors.TRAITS[factor_type]
+
+
 def _real(factor: Factor) -> bool:
-    handler = factors.handler(factor.factor_type)
-    return handler is not None and not handler.backup_only
+    return factor.factor_type in factors.TRAITS and not _traits(factor.factor_type).backup_only
 
 
 def _policies_of(tx: Transaction) -> tuple[policies.SignOn, dict[str, str]]:
@@ -254,7 +257,7 @@ def _plan(tx: Transaction) -> Plan:
     real = [f for f in active if _real(f)]
     acr_values = [v for v in tx.context.get("acr_values", []) if v in policies.ACR]
     phishing_resistant = any(policies.ACR[v].phishing_resistant for v in acr_values)
-    wanted = {t for t in enrollment if rule.accepts(t) and (not phishing_resistant or t == "webauthn")}
+    wanted = {t for t in enrollment if rule.accepts(t) and (not phishing_resistant or _traits(t).phishing_resistant)}
     verified = set(tx.context.get("verified", []))
     mfa_done = "mfa" in tx.amr and bool(verified & wanted or (not verified and "hwk" in tx.amr))
 
@@ -288,7 +291,7 @@ def _plan(tx: Transaction) -> Plan:
         if real and "mfa" not in tx.amr:
             # A factor of another kind first: a password alone never enrolls a new factor for someone who has one.
             return Plan(S.MFA_REQUIRED, active, [], False, rule)
-        types = {t for t in wanted if enrollment[t] != Enrollment.DISABLED and not factors.handler(t).backup_only}
+        types = {t for t in wanted if enrollment[t] != Enrollment.DISABLED and not _traits(t).backup_only}
         return Plan(S.MFA_ENROLL, [], enroll_list(types | set(missing), set(missing)), False, rule)
     if missing:
         if real and "mfa" not in tx.amr:
@@ -495,7 +498,7 @@ def verify(request: HttpRequest | None, raw: Any, factor_id: Any, answer: dict[s
     if tx.status == S.UNAUTHENTICATED:
         return _verify_passkey(request, tx, raw, factor_id, answer)
     factor = _users_factor(tx, factor_id)
-    if tx.status == S.RECOVERY and factor.factor_type == "email":
+    if tx.status == S.RECOVERY and not _traits(factor.factor_type).recovers:
         raise AuthnError("E0000079", "Recovery by email needs a factor other than email.")
     if tx.status == S.MFA_REQUIRED and factor not in _plan(tx).candidates:
         raise AuthnError("E0000007", "This factor does not satisfy the sign-on policy.")
@@ -566,7 +569,7 @@ def enroll(request: HttpRequest | None, raw: Any, factor_type: Any, profile: dic
     if policies.enrollment(tx.user).get(factor_type) == Enrollment.DISABLED or (offered and factor_type not in offered):
         raise AuthnError("E0000113")
     active_same = Factor.objects.filter(user=tx.user, factor_type=factor_type, status=FactorStatus.ACTIVE)
-    if factor_type != "webauthn" and active_same.exists():
+    if not _traits(factor_type).many and active_same.exists():
         raise AuthnError("E0000001", "factorType: a factor of this type is set up already.")
     if tx.factor_id and tx.factor.status == FactorStatus.PENDING_ACTIVATION:
         tx.factor.delete()
@@ -602,12 +605,10 @@ def activate(request: HttpRequest | None, raw: Any, factor_id: Any, answer: dict
 def resend(request: HttpRequest | None, raw: Any, factor_id: Any) -> Step:
     """Send the code of the factor being enrolled or challenged again (email)."""
     tx = _load(raw, "resend")
-    if tx.factor is None or tx.factor.pk != str(factor_id) or tx.factor.factor_type != "email":
+    if tx.factor is None or tx.factor.pk != str(factor_id) or not _traits(tx.factor.factor_type).resends:
         raise AuthnError("E0000007", "Nothing to resend for this factor.")
-    from .factors import email  # the only factor that sends
-
     tx.challenge["sent"] = 0  # an explicit resend is not a double click
-    email.send(tx.factor, tx)
+    factors.handler(tx.factor.factor_type).challenge(tx.factor, tx, request)  # sends a new code
     _save(tx, tx.status)
     return describe(tx, raw)
 
@@ -680,8 +681,8 @@ def _recovery_factors(user: AbstractBaseUser) -> list[Factor]:
     """Factors that prove more than the mailbox: a recovering user who has one must answer it."""
     return [
         f
-        for f in Factor.objects.filter(user=user, status=FactorStatus.ACTIVE).exclude(factor_type="email")
-        if f.factor_type in ("token:software:totp", "webauthn", "recovery_code")
+        for f in Factor.objects.filter(user=user, status=FactorStatus.ACTIVE)
+        if f.factor_type in factors.TRAITS and _traits(f.factor_type).recovers
     ]
 
 
@@ -770,7 +771,7 @@ def answer(request: HttpRequest | None, raw: Any, text: Any) -> Step:
     tx = _load(raw, "answer")
     code = {"passCode": text if isinstance(text, str) else ""}
     for factor in _recovery_factors(tx.user):
-        if factor.factor_type == "webauthn":
+        if not _traits(factor.factor_type).typed:
             continue
         try:
             methods = factors.handler(factor.factor_type).verify(factor, tx, code, request)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from .. import claims
 from ..settings import flows_settings
-from . import machine, policies
+from . import factors, machine, policies
 from .models import AuthnStatus as S
 from .models import Factor
 
@@ -110,7 +110,7 @@ def render(step: machine.Step) -> dict[str, Any]:
         embedded["factors"] = [
             factor_json(f, {"verify": link(f"/factors/{f.pk}/verify")})
             for f in step.factors
-            if not (status == S.RECOVERY and f.factor_type == "email")
+            if status != S.RECOVERY or factors.TRAITS[f.factor_type].recovers
         ]
         embedded["policy"] = {"allowRememberDevice": False, "rememberDeviceLifetimeInMinutes": 0}
         if status == S.RECOVERY:
@@ -137,8 +137,8 @@ def render(step: machine.Step) -> dict[str, Any]:
         own: dict[str, Any] = {}
         if status == S.MFA_ENROLL_ACTIVATE:
             links["next"] = link(f"/factors/{factor.pk}/lifecycle/activate", name="activate")
-            if factor.factor_type == "email":
-                links["resend"] = [link(f"/factors/{factor.pk}/lifecycle/resend", name="email")]
+            if factors.TRAITS[factor.factor_type].resends:
+                links["resend"] = [link(f"/factors/{factor.pk}/lifecycle/resend", name=factor.factor_type)]
             if factor.factor_type == "token:software:totp":
                 from .factors import totp
 
@@ -146,8 +146,8 @@ def render(step: machine.Step) -> dict[str, Any]:
             detail = {"activation": step.activation or {}}
         else:
             links["next"] = link(f"/factors/{factor.pk}/verify", name="verify")
-            if factor.factor_type == "email":
-                links["resend"] = [link(f"/factors/{factor.pk}/verify/resend", name="email")]
+            if factors.TRAITS[factor.factor_type].resends:
+                links["resend"] = [link(f"/factors/{factor.pk}/verify/resend", name=factor.factor_type)]
             detail = {"challenge": step.challenge or {}}
         links["prev"] = link("/previous", name="prev")
         embedded["factor"] = factor_json(factor, own) | {"_embedded": detail}
@@ -187,7 +187,5 @@ def render(step: machine.Step) -> dict[str, Any]:
 
 
 def _provider(factor_type: str) -> str:
-    from . import factors
-
     handler = factors.handler(factor_type)
     return handler.provider if handler else "OKTA"

@@ -1,23 +1,44 @@
 """Factors: what each factor type does at enrollment, activation, challenge and verification.
 
-``HANDLERS`` maps each ``factorType`` to its handler; the state machine knows no factor by name.
-A handler raises ``AuthnError`` to refuse; it returns the RFC 8176 methods a verification proved.
+``TRAITS`` says, as data, what kind of proof each type is; ``handler()`` maps each ``factorType`` to
+its handler, so the state machine knows no factor by name. A handler raises ``AuthnError`` to
+refuse; it returns the RFC 8176 methods a verification proved.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final, Protocol
 
 from django.http import HttpRequest
 
 from ..models import Factor, FactorType, Transaction
 
 
+@dataclass(frozen=True, slots=True)
+class Traits:
+    many: bool  # a user may enroll several (one passkey per device)
+    recovers: bool  # proves more than the mailbox: may answer a RECOVERY
+    typed: bool  # answered with a typed code (passCode, or /recovery/answer)
+    resends: bool  # its code can be sent again
+    phishing_resistant: bool  # bound to the origin (acr "phr")
+    backup_only: bool  # answers a challenge but never counts as "having a factor"
+
+
+F = FactorType
+TRAITS: Final = MappingProxyType({
+    #                       many   recovers typed  resends phishing_resistant backup_only
+    F.TOTP:          Traits(False, True,    True,  False,  False,             False),
+    F.WEBAUTHN:      Traits(True,  True,    False, False,  True,              False),
+    F.EMAIL:         Traits(False, False,   True,  True,   False,             False),
+    F.RECOVERY_CODE: Traits(False, True,    True,  False,  False,             True),
+})
+
+
 class FactorHandler(Protocol):
     factor_type: FactorType
     provider: str
-    #: A backup factor (recovery codes) answers a challenge but never counts as "having a factor".
-    backup_only: bool
 
     def enroll(self, tx: Transaction, profile: dict[str, Any], request: HttpRequest | None) -> Factor:
         """Create the user's factor in PENDING_ACTIVATION (or replace a pending one); send what it needs."""

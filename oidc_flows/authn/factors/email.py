@@ -69,7 +69,6 @@ def check(factor: Factor, tx: Transaction, answer: dict[str, Any]) -> None:
 class EmailHandler:
     factor_type = FactorType.EMAIL
     provider = "OKTA"
-    backup_only = False
 
     def enroll(self, tx: Transaction, profile: dict[str, Any], request: HttpRequest | None) -> Factor:
         # Only the address on the account: enrolling someone else's mailbox would hand them a factor.

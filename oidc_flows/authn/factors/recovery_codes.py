@@ -77,7 +77,6 @@ def remaining(factor: Factor) -> int:
 class RecoveryCodeHandler:
     factor_type = FactorType.RECOVERY_CODE
     provider = "OKTA"
-    backup_only = True
 
     def enroll(self, tx: Transaction, profile: dict[str, Any], request: HttpRequest | None) -> Factor:
         Factor.objects.filter(

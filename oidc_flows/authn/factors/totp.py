@@ -95,7 +95,6 @@ def enroll_active(user: AbstractBaseUser) -> tuple[Factor, str]:
 class TotpHandler:
     factor_type = FactorType.TOTP
     provider = "OKTA"
-    backup_only = False
 
     def enroll(self, tx: Transaction, profile: dict[str, Any], request: HttpRequest | None) -> Factor:
         Factor.objects.filter(

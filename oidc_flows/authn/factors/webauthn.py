@@ -157,7 +157,6 @@ def assert_passkey(
 class WebAuthnHandler:
     factor_type = FactorType.WEBAUTHN
     provider = "FIDO"
-    backup_only = False
 
     def enroll(self, tx: Transaction, profile: dict[str, Any], request: HttpRequest | None) -> Factor:
         Factor.objects.filter(
