@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from .. import lockout
-from ..authn import events, machine, policies
+from ..authn import events, policies, recovery
 from ..authn.models import Factor, RecoveryType
 from ..models import BrowserSession, Consent, PolicyRule, UserProfile
 from . import actions
@@ -320,7 +320,7 @@ class IdpUserAdmin(BaseUserAdmin):
         if why := self._recovery_refusal(user):
             self.message_user(request, why, messages.ERROR)
             return HttpResponseRedirect(self._change_url(user))
-        machine.request_recovery(request, user.get_username(), RecoveryType.PASSWORD)
+        recovery.request_recovery(request, user.get_username(), RecoveryType.PASSWORD)
         self.message_user(
             request,
             gettext("A password recovery email is on its way to %(email)s. Its link works once.")

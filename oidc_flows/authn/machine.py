@@ -12,7 +12,6 @@ Every function returns a ``Step`` (the state and what it needs shown); the front
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +27,7 @@ from django.utils import timezone
 
 from .. import lockout
 from ..models import Application, AuthorizationServer, BrowserSession
-from . import events, factors, mail, onetime, policies
+from . import events, factors, onetime, policies
 from .errors import AuthnError
 from .factors import webauthn
 from .models import (
@@ -38,7 +37,6 @@ from .models import (
     FactorStatus,
     MfaRequirement,
     Outcome,
-    RecoveryType,
     TokenPurpose,
     Transaction,
 )
@@ -386,7 +384,7 @@ def describe(tx: Transaction, raw: str | None, *, plan: Plan | None = None, fact
         plan = plan or _plan(tx)
         step.factors, step.enrollable, step.can_skip = plan.candidates, plan.enrollable, plan.can_skip
     elif tx.status == S.RECOVERY:
-        step.factors = _recovery_factors(tx.user)
+        step.factors = recovery_factors(tx.user)
         if tx.factor_id and tx.challenge.get("public"):  # a passkey challenged to recover
             step.factor, step.challenge = tx.factor, tx.challenge["public"]
     elif tx.status == S.MFA_ENROLL_ACTIVATE:
@@ -524,7 +522,9 @@ def verify(request: HttpRequest | None, raw: Any, factor_id: Any, answer: dict[s
     tx.factor = None
     tx.challenge = {}
     if tx.status == S.RECOVERY:
-        return _after_recovery(tx, raw, request)
+        from .recovery import after_recovery  # recovery builds on this module
+
+        return after_recovery(tx, raw, request)
     return _advance(tx, raw, request)
 
 
@@ -674,131 +674,13 @@ def change_password(request: HttpRequest | None, raw: Any, old: Any, new: Any) -
     return _advance(tx, raw, request)
 
 
-# -- recovery ---------------------------------------------------------------------------------------
+# -- recovery (the operations are in oidc_flows.authn.recovery) --------------------------------------
 
 
-def _recovery_factors(user: AbstractBaseUser) -> list[Factor]:
+def recovery_factors(user: AbstractBaseUser) -> list[Factor]:
     """Factors that prove more than the mailbox: a recovering user who has one must answer it."""
     return [
         f
         for f in Factor.objects.filter(user=user, status=FactorStatus.ACTIVE)
         if f.factor_type in factors.TRAITS and _traits(f.factor_type).recovers
     ]
-
-
-def request_recovery(
-    request: HttpRequest | None,
-    username: Any,
-    recovery_type: str,
-    *,
-    factor_type: Any = "EMAIL",
-    relay_state: str = "",
-    context: Context = Context(),
-) -> Step:
-    """Mail a recovery token if the user exists and may recover; the answer is the same either way."""
-    if not isinstance(username, str) or not username:
-        raise AuthnError("E0000001", "username is required.")
-    if str(factor_type).upper() != "EMAIL":
-        raise AuthnError("E0000001", "factorType: only EMAIL recovery is available.")
-    user = _find_user(username[:150])
-    rules = policies.password(user)
-    allowed = rules.email_recovery if recovery_type == RecoveryType.PASSWORD else rules.self_unlock
-    event = events.RESET_REQUEST if recovery_type == RecoveryType.PASSWORD else events.UNLOCK_REQUEST
-    if user is None or not user.is_active or not user.email or not allowed:
-        events.record(
-            event,
-            Outcome.FAILURE,
-            request=request,
-            user=user,
-            username=username[:150],
-            reason="not eligible" if user else "unknown user",
-        )
-    else:
-        from .models import OneTimeToken
-
-        # Only the newest link works: asking again spends the earlier ones.
-        OneTimeToken.objects.filter(purpose=TokenPurpose.RECOVERY, user=user, used__isnull=True).update(
-            used=timezone.now()
-        )
-        token = onetime.issue(
-            TokenPurpose.RECOVERY,
-            user,
-            seconds=rules.recovery_token_seconds,
-            # Where the sign-in was for: after the reset, that application's sign-on rule applies.
-            data={
-                "type": recovery_type,
-                "relay_state": relay_state[:2048],
-                "client_id": context.client_id,
-                "server_id": context.server_id,
-            },
-        )
-        minutes = rules.recovery_token_seconds // 60
-        # In the background: the answer takes as long for an unknown user as for a known one.
-        threading.Thread(target=_mail_quietly, args=(user, token, recovery_type, minutes), daemon=True).start()
-        events.record(event, request=request, user=user)
-    return Step(S.RECOVERY_CHALLENGE, recovery_type=recovery_type, factor_result="WAITING", relay_state=relay_state)
-
-
-def _mail_quietly(user: AbstractBaseUser, token: str, recovery_type: str, minutes: int) -> None:
-    try:
-        mail.send_recovery(user, token, recovery_type, minutes)
-    except Exception:  # noqa: BLE001  (a mail server down must not surface: the answer was already sent)
-        events.log.exception("recovery mail to user %s failed", user.pk)
-
-
-@_atomic
-def verify_recovery_token(request: HttpRequest | None, token: Any) -> Step:
-    """Redeem a mailed recovery token: RECOVERY (answer a factor), PASSWORD_RESET, or unlocked."""
-    spent = onetime.redeem(TokenPurpose.RECOVERY, token) if isinstance(token, str) else None
-    if spent is None or not spent.user.is_active:
-        raise AuthnError("E0000011")
-    data = spent.data
-    context = Context(
-        client_id=data.get("client_id", ""),
-        server_id=data.get("server_id", ""),
-        relay_state=data.get("relay_state", ""),
-    )
-    tx, raw = _open(spent.user, S.RECOVERY, context, recovery_type=spent.data.get("type", RecoveryType.PASSWORD))
-    if _recovery_factors(tx.user):
-        _save(tx, S.RECOVERY)
-        return describe(tx, raw)
-    return _after_recovery(tx, raw, request)
-
-
-@_atomic
-def answer(request: HttpRequest | None, raw: Any, text: Any) -> Step:
-    """RECOVERY: answer with a code of an authenticator app or a recovery code."""
-    tx = _load(raw, "answer")
-    code = {"passCode": text if isinstance(text, str) else ""}
-    for factor in _recovery_factors(tx.user):
-        if not _traits(factor.factor_type).typed:
-            continue
-        try:
-            methods = factors.handler(factor.factor_type).verify(factor, tx, code, request)
-        except AuthnError:
-            continue
-        tx.amr = policies.with_method(tx.amr, *methods)
-        tx.context["verified"] = sorted({*tx.context.get("verified", []), factor.factor_type})
-        events.record(events.MFA, request=request, user=tx.user, factor_type=factor.factor_type)
-        return _after_recovery(tx, raw, request)
-    raise _fail(tx, request, AuthnError("E0000068"), None)
-
-
-def _after_recovery(tx: Transaction, raw: str, request: HttpRequest | None) -> Step:
-    if tx.recovery_type == RecoveryType.UNLOCK:
-        lockout.unlock(tx.user)
-        events.record(events.UNLOCK, request=request, user=tx.user, reason="self-service")
-        _end(tx, S.SUCCESS)
-        return Step(S.SUCCESS, tx, user=tx.user, recovery_type=RecoveryType.UNLOCK, relay_state=tx.relay_state)
-    _save(tx, S.PASSWORD_RESET)
-    return describe(tx, raw)
-
-
-@_atomic
-def reset_password(request: HttpRequest | None, raw: Any, new: Any) -> Step:
-    """PASSWORD_RESET: set the new password, end the user's other sessions, and continue the sign-in."""
-    tx = _load(raw, "reset_password")
-    set_password(tx.user, new, request, events.PASSWORD_RESET)
-    tx.amr = policies.with_method(tx.amr, "pwd")
-    tx.auth_time = timezone.now()
-    return _advance(tx, raw, request)

@@ -17,7 +17,7 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from oidc_flows import lockout
-from oidc_flows.authn import events, machine
+from oidc_flows.authn import events, recovery
 from oidc_flows.authn.admin import normalise_origin
 from oidc_flows.authn.models import (
     AuthEvent,
@@ -89,7 +89,7 @@ def mail_now(monkeypatch):
         def start(self) -> None:
             self.run()
 
-    monkeypatch.setattr(machine, "threading", SimpleNamespace(Thread=Inline))
+    monkeypatch.setattr(recovery, "threading", SimpleNamespace(Thread=Inline))
 
 
 def management(prefix: str, total: int = 1, initial: int = 0) -> dict[str, int]:

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import machine, presenter, ratelimit
+from .. import machine, presenter, ratelimit, recovery
 from ..errors import AuthnError
 from ..models import RecoveryType
 from ..origins import grant_cors, preflight
@@ -156,7 +156,7 @@ def change_password(request: HttpRequest, body: dict[str, Any]) -> machine.Step:
 
 
 def _recover(request: HttpRequest, body: dict[str, Any], recovery_type: RecoveryType) -> machine.Step:
-    return machine.request_recovery(
+    return recovery.request_recovery(
         request,
         body.get("username"),
         recovery_type,
@@ -177,14 +177,14 @@ def recover_unlock(request: HttpRequest, body: dict[str, Any]) -> machine.Step:
 
 @endpoint("recovery")
 def recovery_token(request: HttpRequest, body: dict[str, Any]) -> machine.Step:
-    return machine.verify_recovery_token(request, body.get("recoveryToken"))
+    return recovery.verify_recovery_token(request, body.get("recoveryToken"))
 
 
 @endpoint("factor")
 def recovery_answer(request: HttpRequest, body: dict[str, Any]) -> machine.Step:
-    return machine.answer(request, body.get("stateToken"), body.get("answer"))
+    return recovery.answer(request, body.get("stateToken"), body.get("answer"))
 
 
 @endpoint("authn")
 def reset_password(request: HttpRequest, body: dict[str, Any]) -> machine.Step:
-    return machine.reset_password(request, body.get("stateToken"), body.get("newPassword"))
+    return recovery.reset_password(request, body.get("stateToken"), body.get("newPassword"))

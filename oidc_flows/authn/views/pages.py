@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST, require_safe
 
-from .. import machine, ratelimit
+from .. import machine, ratelimit, recovery
 from ..errors import AuthnError
 from ..factors import totp, webauthn
 from ..forms import ChangePasswordForm, CodeForm, CredentialForm, NewPasswordForm, SignInForm
@@ -451,7 +451,7 @@ def answer(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST)
 
     def run(step: machine.Step, raw: str) -> machine.Step:
-        return machine.answer(request, raw, form.cleaned_data["code"])
+        return recovery.answer(request, raw, form.cleaned_data["code"])
 
     return operate(request, "factor", run, form=form)
 
@@ -462,6 +462,6 @@ def reset_password(request: HttpRequest) -> HttpResponse:
     form = NewPasswordForm(request.POST)
 
     def run(step: machine.Step, raw: str) -> machine.Step:
-        return machine.reset_password(request, raw, form.cleaned_data["new_password1"])
+        return recovery.reset_password(request, raw, form.cleaned_data["new_password1"])
 
     return operate(request, "authn", run, form=form)

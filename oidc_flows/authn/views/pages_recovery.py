@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
-from .. import machine, ratelimit
+from .. import ratelimit, recovery
 from ..errors import AuthnError
 from ..forms import UsernameForm
 from ..models import RecoveryType
@@ -41,7 +41,7 @@ def _ask(request: HttpRequest, recovery_type: str) -> HttpResponse:
     username = form.cleaned_data["username"]
     try:
         ratelimit.check(request, "recovery", username)
-        machine.request_recovery(
+        recovery.request_recovery(
             request, username, recovery_type, relay_state=next_url, context=context_for(request, next_url)
         )
     except AuthnError as error:
@@ -68,7 +68,7 @@ def _redeem(request: HttpRequest, token: str, recovery_type: str) -> HttpRespons
         return page(request, "recovery_link.html", {"recovery_type": recovery_type})
     try:
         ratelimit.check(request, "recovery")
-        step = machine.verify_recovery_token(request, token)
+        step = recovery.verify_recovery_token(request, token)
     except AuthnError as error:
         if error.code == "E0000011":
             error = AuthnError("E0000011", "recovery link")
