@@ -159,16 +159,14 @@ def database_url(var_dir: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
-def idp(tmp_path_factory, sockets) -> Iterator[IdP]:
-    var_dir = tmp_path_factory.mktemp("interop-idp")
+@contextmanager
+def running_idp(
+    var_dir: Path, sock: socket.socket, script: Path, setup: dict, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """The IdP under gunicorn on ``sock`` with a database of its own, set up by ``script`` (a ``manage.py shell``
+    script that reads ``setup`` from ``INTEROP_SETUP``); yields its base URL, stops it afterwards."""
     log = var_dir / "idp.log"
-    base_url = url_of(sockets["idp"])
-    clients = make_clients(url_of(sockets["rp"]), url_of(sockets["spa"]))
-    setup = {
-        "user": {"username": "alice", "password": PASSWORD},
-        "clients": [client.registration() for client in clients.values()],
-    }
+    base_url = url_of(sock)
     with database_url(var_dir) as database:
         env = {
             **os.environ,
@@ -183,24 +181,37 @@ def idp(tmp_path_factory, sockets) -> Iterator[IdP]:
             "PORT": base_url.rsplit(":", 1)[1],
             # Every library signs the same users in from 127.0.0.1: the sign-in rate limits are not under test here.
             "IDP_AUTHN_RATE_LIMITS": json.dumps({"authn": {"username": [10_000, 60], "address": [10_000, 60]}}),
+            **(extra_env or {}),
         }
         deadline = time.monotonic() + START_SECONDS
         processes.manage(env, log, "migrate", "--noinput", timeout=START_SECONDS)
-        script = (HERE / "idp_setup.py").read_text()
         setup_env = env | {"INTEROP_SETUP": json.dumps(setup)}
-        processes.manage(setup_env, log, "shell", "-c", script, timeout=max(1.0, deadline - time.monotonic()))
+        remaining = max(1.0, deadline - time.monotonic())
+        processes.manage(setup_env, log, "shell", "-c", script.read_text(), timeout=remaining)
         server = processes.start(
-            gunicorn("idp.wsgi", sockets["idp"]),
+            gunicorn("idp.wsgi", sock),
             env=env,
             log=log,
             ready_url=f"{base_url}/oauth2/default/.well-known/openid-configuration",
             deadline=deadline,
-            pass_fds=(sockets["idp"].fileno(),),
+            pass_fds=(sock.fileno(),),
         )
         try:
-            yield IdP(base_url, var_dir, clients)
+            yield base_url
         finally:
             processes.stop(server)
+
+
+@pytest.fixture(scope="session")
+def idp(tmp_path_factory, sockets) -> Iterator[IdP]:
+    var_dir = tmp_path_factory.mktemp("interop-idp")
+    clients = make_clients(url_of(sockets["rp"]), url_of(sockets["spa"]))
+    setup = {
+        "user": {"username": "alice", "password": PASSWORD},
+        "clients": [client.registration() for client in clients.values()],
+    }
+    with running_idp(var_dir, sockets["idp"], HERE / "idp_setup.py", setup) as base_url:
+        yield IdP(base_url, var_dir, clients)
 
 
 # --- The Django relying party (mozilla-django-oidc) --------------------------------------------------------

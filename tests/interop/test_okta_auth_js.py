@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -31,10 +30,8 @@ from tests.factories import PASSWORD
 from tests.interop.conftest import (
     HERE,
     JS,
-    START_SECONDS,
-    database_url,
-    gunicorn,
     listening_socket,
+    running_idp,
     static_site,
     url_of,
 )
@@ -151,8 +148,6 @@ def okta_sockets() -> Iterator[dict]:
 def okta_idp(tmp_path_factory, okta_sockets, mailbox) -> Iterator[OktaIdP]:
     """An IdP of this module's own: the session's `idp` cannot be given an EMAIL_URL."""
     var_dir = tmp_path_factory.mktemp("okta-idp")
-    log = var_dir / "idp.log"
-    base_url = url_of(okta_sockets["idp"])
     harness = url_of(okta_sockets["harness"])
     out = var_dir / "okta-setup.json"
     setup = {
@@ -161,38 +156,10 @@ def okta_idp(tmp_path_factory, okta_sockets, mailbox) -> Iterator[OktaIdP]:
         "client": {"client_id": CLIENT_ID, "redirect_uri": f"{harness}/callback.html", "origin": harness},
         "out": str(out),
     }
-    with database_url(var_dir) as database:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "idp.settings",
-            "DATABASE_URL": database,
-            "CACHE_URL": "locmemcache://",
-            "IDP_VAR_DIR": str(var_dir),
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "DEBUG": "0",
-            "PYTHONUNBUFFERED": "1",
-            "IDP_BASE_URL": base_url,
-            "PORT": base_url.rsplit(":", 1)[1],
-            "EMAIL_URL": f"smtp://127.0.0.1:{mailbox.port}",
-        }
-        deadline = time.monotonic() + START_SECONDS
-        processes.manage(env, log, "migrate", "--noinput", timeout=START_SECONDS)
-        script = (HARNESS / "setup_okta.py").read_text()
-        setup_env = env | {"OKTA_SETUP": json.dumps(setup)}
-        processes.manage(setup_env, log, "shell", "-c", script, timeout=max(1.0, deadline - time.monotonic()))
+    mail = {"EMAIL_URL": f"smtp://127.0.0.1:{mailbox.port}"}
+    with running_idp(var_dir, okta_sockets["idp"], HARNESS / "setup_okta.py", setup, mail) as base_url:
         made = json.loads(out.read_text())
-        server = processes.start(
-            gunicorn("idp.wsgi", okta_sockets["idp"]),
-            env=env,
-            log=log,
-            ready_url=f"{base_url}/oauth2/default/.well-known/openid-configuration",
-            deadline=deadline,
-            pass_fds=(okta_sockets["idp"].fileno(),),
-        )
-        try:
-            yield OktaIdP(base_url, harness, made["totp_secret"], made.get("factor_id", ""))
-        finally:
-            processes.stop(server)
+        yield OktaIdP(base_url, harness, made["totp_secret"], made.get("factor_id", ""))
 
 
 # --- The harness: a static site on its own origin, with the SDK's browser bundle --------------------------------

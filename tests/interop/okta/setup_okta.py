@@ -1,6 +1,6 @@
-"""Set-up of the okta-auth-js IdP, run inside it by ``manage.py shell`` with OKTA_SETUP (JSON) in the environment.
+"""Set-up of the okta-auth-js IdP, run inside it by ``manage.py shell`` with INTEROP_SETUP (JSON) in the environment.
 
-OKTA_SETUP: {"mfa_user": {"username", "password"}, "recovery_user": {"username", "password"},
+INTEROP_SETUP: {"mfa_user": {"username", "password"}, "recovery_user": {"username", "password"},
 "client": {"client_id", "redirect_uri", "origin"}, "out": <path>}. It creates both users (the first with an
 active TOTP factor, the second with no factor), a spa application of its own (first party: no consent page)
 and a trusted origin for the harness (CORS on /api/v1/authn, redirects). The TOTP secret, which only the
@@ -18,7 +18,7 @@ from oidc_flows.authn.factors.totp import enroll_active
 from oidc_flows.authn.models import TrustedOrigin
 
 
-setup = json.loads(os.environ["OKTA_SETUP"])
+setup = json.loads(os.environ["INTEROP_SETUP"])
 quiet = io.StringIO()
 for key, first_name in (("mfa_user", "Mfa"), ("recovery_user", "Recovery")):
     user = setup[key]
