@@ -1,8 +1,8 @@
 """Shared by the ``test_api_*`` modules: Okta's Authentication API over HTTP, a real SMTP server, TOTP codes.
 
-Import the fixtures a module uses (``from tests.authn.api_support import fresh_cache, smtp_fixture  # noqa: F401``;
-they are named ``smtp`` and ``real_rate_limits`` in tests). ``fresh_cache`` is autouse where imported, so the
-rate-limit counters of one test never leak into the next.
+Import the fixtures a module uses (``from tests.authn.api_support import smtp_fixture  # noqa: F401``;
+they are named ``smtp`` and ``real_rate_limits`` in tests). The cache (rate-limit counters) is emptied around
+every test by tests/conftest.py's ``own_cache``.
 
 What the tests expect of the wire is written here by hand from Okta's documentation (error codes and
 their statuses, the ISO-8601 instant with milliseconds), not read from ``oidc_flows.authn``.
@@ -258,12 +258,3 @@ def smtp_fixture(settings) -> Iterator[Mailbox]:
 def real_rate_limits_fixture(settings) -> None:
     """The rate limits the IdP ships with (tests/conftest.py raises them for every other test)."""
     settings.OIDC_FLOWS = {**settings.OIDC_FLOWS, "AUTHN_RATE_LIMITS": {}}
-
-
-# -- state between tests --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    """Rate-limit counters and cached trusted origins live in the cache: none carry over (tests/conftest.py)."""
-    yield

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from django.core import mail
 
 from oidc_flows.authn.factors import totp
 from tests.factories import make_client
-
-
-@pytest.fixture
-def pages_fresh_cache() -> Iterator[None]:
-    """Rate-limit counters live in the cache, which tests/conftest.py's ``own_cache`` empties for every test."""
-    yield
 
 
 @pytest.fixture

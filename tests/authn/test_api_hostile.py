@@ -28,7 +28,6 @@ from tests.authn.api_support import (
     assert_error,
     assert_ok,
     code_for,
-    fresh_cache,  # noqa: F401
     give_email_factor,
     give_totp,
     mailed_code,

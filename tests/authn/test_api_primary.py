@@ -29,7 +29,6 @@ from tests.authn.api_support import (
     WRONG_PASSWORD,
     assert_error,
     assert_ok,
-    fresh_cache,  # noqa: F401
     link_path,
     parse_instant,
     post,

@@ -39,8 +39,6 @@ from tests.support.jose import verify_jwt
 from tests.support.oauth import AuthorizationRequest, Browser, is_sign_in_form, location_params
 
 
-pytestmark = pytest.mark.usefixtures("pages_fresh_cache")
-
 SCENARIO = {"server": "default", "scopes": "openid profile"}
 WRONG = "not " + PASSWORD
 #: Passes Django's password validators and differs from PASSWORD.

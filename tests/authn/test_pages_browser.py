@@ -42,8 +42,6 @@ from tests.admin.conftest import CHROMIUM, CHROMIUM_ARGS, browser_missing, scree
 from tests.factories import PASSWORD
 
 
-pytestmark = pytest.mark.usefixtures("pages_fresh_cache")
-
 AXE = Path(__file__).resolve().parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 #: WCAG 2.0 and 2.1, levels A and AA (axe-core's tags).
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

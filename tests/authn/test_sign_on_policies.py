@@ -92,9 +92,8 @@ def sign_on_policy(name: str, priority: int, *, groups=(), rules: list[dict]) ->
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits(transactional_db):
-    """The rate limits count in the live server's cache, which tests/conftest.py empties for every test."""
-    yield
+def _live_database(transactional_db):
+    """The live server's threads see committed rows only: every test here needs a transactional database."""
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from tests.authn.test_sign_on_policies import (  # noqa: F401  (fixtures, used b
     SCENARIO,
     TWO_FACTORS,
     Person,
-    _fresh_rate_limits,
+    _live_database,
     alice,
     assert_multi_factor,
     assert_password_only,
