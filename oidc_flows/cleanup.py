@@ -19,6 +19,7 @@ What goes, in this order, and why it is safe:
 6. Sign-in transactions and one-time tokens (session and recovery tokens) past their expiry: a
    spent or expired one is refused the same whether its row is there or not.
 7. Sign-in events older than ``EVENT_RETENTION`` (90 days, as Okta's System Log keeps them).
+8. Entries of the revocation list of JWT access tokens whose tokens have all expired.
 
 DOT's ``clear_expired`` does not fit as is: it deletes every expired grant, knows refresh token
 expiry only from a global setting and re-counts the whole table after every batch. The queries
@@ -41,7 +42,17 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from . import sessions
-from .models import AccessToken, AuthEvent, BrowserSession, Grant, IDToken, OneTimeToken, RefreshToken, Transaction
+from .models import (
+    AccessToken,
+    AuthEvent,
+    BrowserSession,
+    Grant,
+    IDToken,
+    OneTimeToken,
+    RefreshToken,
+    Revocation,
+    Transaction,
+)
 
 
 DEFAULT_BATCH_SIZE = 1000
@@ -110,6 +121,10 @@ def old_events(now: datetime, grace: timedelta) -> QuerySet:
     return AuthEvent.objects.filter(created__lt=now - EVENT_RETENTION)
 
 
+def expired_revocations(now: datetime, grace: timedelta) -> QuerySet:
+    return Revocation.objects.filter(expires__lt=now)
+
+
 TARGETS = (
     Target("refresh tokens", dead_refresh_tokens),
     Target("access tokens", expired_access_tokens),
@@ -120,6 +135,7 @@ TARGETS = (
     Target("sign-in transactions", expired_transactions),
     Target("session and recovery tokens", expired_one_time_tokens),
     Target("sign-in events", old_events),
+    Target("revocation list entries", expired_revocations),
 )
 
 

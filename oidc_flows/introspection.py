@@ -19,6 +19,10 @@ Who may ask about what:
 - RFC 7009 §2.1: revoking a refresh token SHOULD invalidate the access tokens of the same grant, so
   it revokes the token's whole rotation family and their access tokens; revoking an access token
   also revokes its refresh token family (otherwise the refresh token would mint a new one at once).
+
+A JWT access token (custom servers) has no row: it is verified (tokens.verify_access_token), then
+looked up in the revocation list (oidc_flows/revocation.py), and revoking it adds to that list.
+Refresh tokens and the org server's opaque access tokens are rows.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from typing import Any, Final
 from django.db import transaction
 from django.utils import timezone
 
-from . import claims
+from django.contrib.auth import get_user_model
+
+from . import claims, revocation, tokens
 from .models import AccessToken, Application, AuthorizationServer, RefreshToken
 
 
@@ -78,12 +84,46 @@ def introspect(server: AuthorizationServer, token: str, hint: str | None, client
     ``None`` covers unknown, expired, revoked, other servers' and not-yours tokens alike: §2.2 says an
     inactive token's response SHOULD NOT carry anything else, so nothing tells them apart.
     """
+    if (payload := _jwt_access_token(server, token)) is not None:
+        return jwt_access_token_claims(server, payload, client)
     row = find(server, token, hint)
     if row is None or not _may_see(client, row) or not is_active(row):
         return None
     if isinstance(row, AccessToken):
         return access_token_claims(server, row, token)
     return refresh_token_claims(server, row)
+
+
+def _jwt_access_token(server: AuthorizationServer, token: str) -> dict[str, Any] | None:
+    """The verified payload if ``token`` is one of ``server``'s JWT access tokens (active or not)."""
+    return tokens.verify_access_token(server, token) if server.issues_jwt_access_tokens else None
+
+
+def jwt_access_token_claims(server: AuthorizationServer, payload: dict[str, Any], client: Application) -> dict | None:
+    """RFC 7662 §2.2 members of a JWT access token, or None if inactive or not ``client``'s to see.
+
+    The same members as a stored token's, from the token's own claims; its client and user must still
+    be active, as DOT requires of a stored token's application.
+    """
+    from .validators import _application  # the validator imports this module
+
+    client_id = payload.get("client_id")
+    if client.client_type != Application.CLIENT_CONFIDENTIAL and client_id != client.client_id:
+        return None
+    if not tokens.is_active(server, payload):
+        return None
+    application = client if client_id == client.client_id else _application(client_id)
+    if application is None or not application.is_active:
+        return None
+    data: dict[str, Any] = {"scope": payload.get("scope", ""), "token_type": "Bearer", "client_id": client_id}
+    if (uid := payload.get("uid")) is not None:
+        model = get_user_model()
+        username = model.objects.filter(pk=uid, is_active=True).values_list(model.USERNAME_FIELD, flat=True).first()
+        if username is None:
+            return None  # deleted or deactivated since
+        data["username"] = username
+    data |= {name: value for name, value in payload.items() if name in JWT_CLAIMS}
+    return data
 
 
 def _may_see(client: Application, row: StoredToken) -> bool:
@@ -137,8 +177,8 @@ def access_token_claims(server: AuthorizationServer, row: AccessToken, token: st
 def refresh_token_claims(server: AuthorizationServer, row: RefreshToken) -> dict[str, Any]:
     """RFC 7662 §2.2 members of an active refresh token: no ``aud``, it is for this server's /token only."""
     data: dict[str, Any] = {"token_type": REFRESH_TOKEN_TYPE, **_common_claims(server, row)}
-    if row.access_token is not None:
-        data["scope"] = row.access_token.scope
+    if row.scope:
+        data["scope"] = row.scope
     data["iat"] = int(row.created.timestamp())
     if deadline := row.deadline:
         data["exp"] = int(deadline.timestamp())
@@ -163,6 +203,13 @@ def revoke(server: AuthorizationServer, token: str, hint: str | None, client: Ap
 
     The endpoint answers 200 either way (RFC 7009 §2.2): an unknown or foreign token is no error.
     """
+    if (payload := _jwt_access_token(server, token)) is not None:
+        if payload.get("client_id") != client.client_id:
+            return False  # §2.1: not this client's token
+        revocation.revoke_token(str(payload.get("jti", "")), int(payload.get("exp", 0)))
+        if family := payload.get(revocation.FAMILY_CLAIM):
+            RefreshToken.revoke_family(family)  # its refresh token would mint a new one at once
+        return True
     row = find(server, token, hint, application=client)
     if row is None:
         return False

@@ -5,21 +5,29 @@ The only module that signs: private keys are read here and nowhere else.
 
 from __future__ import annotations
 
+import binascii
 import json
 import secrets
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
+from cryptography.exceptions import InvalidSignature
 from jwcrypto import jwk
-from jwcrypto.common import base64url_encode
+from jwcrypto.common import JWException, base64url_decode, base64url_encode
 from jwcrypto.jwa import JWA
 from oauthlib.common import Request as OAuthRequest
 
-from . import claims, keys
+from . import claims, keys, revocation, snapshots
 from .models import AuthorizationServer, SigningKey
 from .settings import flows_settings
+
+
+#: RFC 9068 §2.1: the ``typ`` of our JWT access tokens; ID tokens (``JWT``) are never accepted as one.
+ACCESS_TOKEN_TYPE: Final = "at+jwt"
+#: Longer than any JWT we issue; longer values are not even parsed.
+MAX_JWT_CHARS: Final = 16384
 
 
 def opaque_token(request: OAuthRequest | None = None) -> str:
@@ -56,6 +64,56 @@ def sign(server: AuthorizationServer, payload: dict[str, Any], *, typ: str = "JW
     return f"{signing_input}.{base64url_encode(signature)}"
 
 
+#: Parsed public keys of this process, by (pk, kid), as for private keys.
+_public_keys: dict[tuple[int, str], jwk.JWK] = {}
+
+
+def _public_key(key: SigningKey) -> jwk.JWK:
+    cache_key = (key.pk, key.kid)
+    found = _public_keys.get(cache_key)
+    if found is None:
+        found = key.public_key()
+        if len(_public_keys) >= 64:
+            _public_keys.clear()
+        _public_keys[cache_key] = found
+    return found
+
+
+def verify_access_token(server: AuthorizationServer, token: str) -> dict[str, Any] | None:
+    """The payload of a JWT access token that ``server`` signed, whether expired or not; else None.
+
+    Checked: the key is one of the server's published keys (another server's token fails here), the
+    header's ``alg`` is that key's, ``typ`` is ``at+jwt``, the signature, and ``iss``. Expiry and
+    revocation are ``is_active``'s.
+    """
+    if len(token) > MAX_JWT_CHARS or token.count(".") != 2:
+        return None
+    header_b64, payload_b64, signature_b64 = token.split(".")
+    try:
+        header = json.loads(base64url_decode(header_b64))
+        if not isinstance(header, dict) or header.get("typ") != ACCESS_TOKEN_TYPE:
+            return None
+        key = next((k for k in snapshots.of(server).published_keys() if k.kid == header.get("kid")), None)
+        if key is None or header.get("alg") != key.alg:
+            return None
+        signing_input = f"{header_b64}.{payload_b64}".encode()
+        JWA.signing_alg(key.alg).verify(_public_key(key), signing_input, base64url_decode(signature_b64))
+        payload = json.loads(base64url_decode(payload_b64))
+    except (JWException, ValueError, TypeError, binascii.Error, UnicodeDecodeError, InvalidSignature):
+        return None
+    if not isinstance(payload, dict) or payload.get("iss") != server.issuer:
+        return None
+    return payload
+
+
+def is_active(server: AuthorizationServer, payload: dict[str, Any], *, now: float | None = None) -> bool:
+    """Whether a verified access token is unexpired and on no revocation list."""
+    exp = payload.get("exp")
+    if not isinstance(exp, int | float) or exp <= (now or time.time()):
+        return False
+    return not revocation.is_revoked(server.pk, payload)
+
+
 def _b64json(value: dict[str, Any]) -> str:
     return base64url_encode(json.dumps(value, separators=(",", ":"), default=str))
 
@@ -78,6 +136,8 @@ def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest
         "scope": " ".join(scopes),
         "scp": scopes,
     }
+    if family := getattr(request, "token_family", None):
+        payload[revocation.FAMILY_CLAIM] = family.hex  # what revoking the family (or replaying the code) ends
     if user is not None:
         payload["uid"] = str(user.pk)
         if auth_time := getattr(request, "auth_time", None):
@@ -93,8 +153,8 @@ def access_token_generator(server: AuthorizationServer) -> Callable[[OAuthReques
         if not server.issues_jwt_access_tokens:
             return opaque_token()
         payload = build_access_token_claims(server, request)
-        request.access_token_jti = payload["jti"]  # stored on the AccessToken row
-        return sign(server, payload, typ="at+jwt")  # RFC 9068 §2.1
+        request.access_token_payload = payload  # no row: FlowsValidator._create_access_token describes it
+        return sign(server, payload, typ=ACCESS_TOKEN_TYPE)  # RFC 9068 §2.1
 
     return generate
 

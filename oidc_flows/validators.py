@@ -11,10 +11,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -81,6 +84,7 @@ class FlowsValidator(OAuth2Validator):
             return False
         request.auth_time = int(time.time())  # the password grant authenticates the user right now
         request.amr = ["pwd"]
+        request.token_family = uuid.uuid4()  # its tokens, and the refreshes after them, are one family
         return True
 
     # -- access policies (access.py) -------------------------------------------------------------
@@ -150,13 +154,17 @@ class FlowsValidator(OAuth2Validator):
         grant = Grant.objects.filter(server=self.server, code=code, application=client).select_related("user").first()
         if grant is None or grant.is_expired():
             return False
-        # Redeem atomically: of two concurrent requests exactly one updates the row.
-        claimed = Grant.objects.filter(pk=grant.pk, redeemed_at__isnull=True).update(redeemed_at=timezone.now())
+        # Redeem atomically: of two concurrent requests exactly one updates the row. The tokens it is
+        # exchanged for start a grant family (the access tokens' `grant_id`), recorded on the code.
+        family = uuid.uuid4()
+        claimed = Grant.objects.filter(pk=grant.pk, redeemed_at__isnull=True).update(
+            redeemed_at=timezone.now(), token_family=family
+        )
         if not claimed:
             # RFC 6749 §4.1.2 / RFC 9700 §4.5: a replayed code revokes what its first use issued.
             revoke_tokens_of_grant(grant)
             return False
-        request.grant = grant
+        request.grant, request.token_family = grant, family
         request.scopes = grant.scope.split()
         request.user = grant.user
         request.auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
@@ -221,20 +229,39 @@ class FlowsValidator(OAuth2Validator):
             raise
 
     def _save_bearer_token(self, token, request: OAuthRequest, *args, **kwargs) -> None:
-        if (presented := getattr(request, "refresh_token_instance", None)) is not None:
-            # Concurrent uses of one refresh token all passed validate_refresh_token: the row lock
-            # (held until the transaction of save_bearer_token commits) lets exactly one rotate it.
-            locked = RefreshToken.objects.select_for_update().filter(pk=presented.pk).first()
-            if locked is None or locked.revoked is not None:
+        """Store what a token response issued (in save_bearer_token's transaction). DOT's, except:
+
+        - a JWT access token gets no row (``_create_access_token``);
+        - a refresh spends the presented refresh token and leaves the access token issued with it
+          alone: access tokens "can be reused until they expire" (seed 001); DOT deletes it.
+        """
+        if "scope" not in token:
+            raise errors.FatalClientError("Failed to renew access token: missing scope")
+        self._check_and_set_request_resource(request)
+        seconds = token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)
+        expires = timezone.now() + timedelta(seconds=seconds)
+        if request.grant_type == "client_credentials":
+            request.user = None
+        presented = getattr(request, "refresh_token_instance", None)
+        if presented is not None:
+            # Concurrent uses of one refresh token all passed validate_refresh_token: the conditional
+            # UPDATE lets exactly one spend it (the others wait for its row lock, then match nothing).
+            now = timezone.now()
+            spent = RefreshToken.objects.filter(pk=presented.pk, revoked__isnull=True).update(revoked=now, updated=now)
+            if not spent:
                 request.reused_token_family = presented.token_family
                 raise errors.InvalidGrantError(request=request)
-        super()._save_bearer_token(token, request, *args, **kwargs)
-        presented = getattr(request, "refresh_token_instance", None)
-        if presented is not None and "refresh_token" not in token:
-            # The client gave up offline_access: its refresh token is spent, not kept alive.
-            presented.revoke()
+        access_token = self._create_access_token(expires, request, token, source_refresh_token=presented)
+        if refresh_token_code := token.get("refresh_token"):
+            self._create_refresh_token(request, refresh_token_code, access_token, presented)
 
     def _create_access_token(self, expires, request: OAuthRequest, token, source_refresh_token=None) -> AccessToken:
+        """The issued access token as a model instance; saved only when opaque (the org server's).
+
+        A JWT access token (``request.access_token_payload``, set by its generator) proves itself: no
+        row, no INSERT. Revocation lists end it early (oidc_flows/revocation.py).
+        """
+        payload = getattr(request, "access_token_payload", None)
         access_token = AccessToken(
             server=self.server,
             user=request.user,
@@ -244,11 +271,12 @@ class FlowsValidator(OAuth2Validator):
             application=request.client,
             source_refresh_token=source_refresh_token,
             grant=getattr(request, "grant", None),
-            jti=getattr(request, "access_token_jti", ""),
+            jti=payload["jti"] if payload else "",
             resource=getattr(request, "resource", []),
         )
-        self._set_token_value(access_token, token["access_token"])
-        access_token.save()
+        if payload is None:
+            self._set_token_value(access_token, token["access_token"])
+            access_token.save()
         if self.http_request is not None:
             self.http_request.oidc_flows_access_token = access_token  # TokenView sends app_authorized with it
         return access_token
@@ -259,8 +287,11 @@ class FlowsValidator(OAuth2Validator):
             server=self.server,
             user=request.user,
             application=request.client,
-            access_token=access_token,
-            token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
+            access_token=access_token if access_token.pk else None,
+            scope=access_token.scope,
+            token_family=previous_refresh_token.token_family
+            if previous_refresh_token
+            else getattr(request, "token_family", None) or uuid.uuid4(),
             grant=previous_refresh_token.grant if previous_refresh_token else getattr(request, "grant", None),
             resource=getattr(request, "resource", []),
             # The family's deadline is set once, when it starts; rotation never extends it.
@@ -274,6 +305,12 @@ class FlowsValidator(OAuth2Validator):
         return refresh_token
 
     def _load_access_token(self, token: str) -> AccessToken | None:
+        """The access token a resource request presents (userinfo, bearer checks), if it is active."""
+        if self.server.issues_jwt_access_tokens:
+            payload = tokens.verify_access_token(self.server, token)
+            if payload is None or not tokens.is_active(self.server, payload):
+                return None
+            return _described(self.server, payload)
         found = (
             AccessToken.objects.select_related("user")
             .filter(server=self.server, token_checksum=_checksum(token))
@@ -285,17 +322,29 @@ class FlowsValidator(OAuth2Validator):
         return found
 
     def validate_refresh_token(self, refresh_token, client, request: OAuthRequest, *args, **kwargs) -> bool:
-        live = RefreshToken.objects.filter(
-            server=self.server, token_checksum=_checksum(refresh_token), revoked__isnull=True
-        ).first()
-        if live is not None and refresh_token_expired(live):
+        """DOT's check, without its reliance on the access token's row (JWT access tokens have none)."""
+        found = (
+            RefreshToken.objects.select_related("user", "grant")
+            .filter(server=self.server, token_checksum=_checksum(refresh_token))  # never another server's
+            .order_by(F("revoked").desc(nulls_first=True))  # the live row first, if any
+            .first()
+        )
+        if found is None:
+            return False
+        if found.revoked is not None:
+            # RFC 9700 §4.14.2: a spent (rotated) or revoked refresh token presented again revokes its family.
+            RefreshToken.revoke_family(found.token_family)
+            return False
+        if refresh_token_expired(found):
             return False  # past its family's lifetime or unused for too long (the access policy rule)
-        if (
-            live is None
-            and not RefreshToken.objects.filter(server=self.server, token_checksum=_checksum(refresh_token)).exists()
-        ):
-            return False  # unknown here: another server's token is never even looked at
-        return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        request.user = found.user
+        request.refresh_token = refresh_token
+        request.refresh_token_instance = found
+        request.token_family = found.token_family
+        return found.application_id == client.pk
+
+    def get_original_scopes(self, refresh_token, request: OAuthRequest, *args, **kwargs) -> str:
+        return request.refresh_token_instance.scope
 
     # -- ID tokens -------------------------------------------------------------------------------
     def get_oidc_issuer_endpoint(self, request: OAuthRequest) -> str:
@@ -411,11 +460,35 @@ def refresh_token_expired(token: RefreshToken) -> bool:
 
 
 def revoke_tokens_of_grant(grant: Grant) -> None:
-    """Revoke every token issued from an authorization code, and their refresh token families."""
+    """Revoke every token issued from an authorization code: its grant family and its access token rows."""
     with transaction.atomic():
         families = set(
             RefreshToken.objects.filter(grant=grant).exclude(token_family=None).values_list("token_family", flat=True)
         )
+        # The family the code's first use started (read again: that use set it after this request read the row).
+        families |= set(
+            Grant.objects.filter(pk=grant.pk).exclude(token_family=None).values_list("token_family", flat=True)
+        )
         for family in families:
             RefreshToken.revoke_family(family)
         AccessToken.objects.filter(grant=grant).delete()
+
+
+def _described(server: AuthorizationServer, payload: dict[str, Any]) -> AccessToken | None:
+    """A verified, active JWT access token as an (unsaved) ``AccessToken``, for DOT's bearer checks."""
+    application = _application(payload.get("client_id"))
+    if application is None:
+        return None
+    user = None
+    if (uid := payload.get("uid")) is not None:
+        user = get_user_model().objects.filter(pk=uid, is_active=True).first()
+        if user is None:
+            return None  # deleted or deactivated since: the token is no longer good
+    return AccessToken(
+        server=server,
+        user=user,
+        application=application,
+        scope=payload.get("scope", ""),
+        expires=datetime.fromtimestamp(payload["exp"], UTC),
+        jti=payload.get("jti", ""),
+    )

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.generators import generate_client_secret
 
-from .. import keys, sessions
+from .. import keys, revocation, sessions
 from ..models import AccessToken, Application, AuthorizationServer, BrowserSession, RefreshToken, SigningKey
 
 
@@ -80,6 +80,8 @@ def revoke_tokens(access_tokens: QuerySet[AccessToken], refresh_tokens: QuerySet
 
 def revoke_client_tokens(clients: QuerySet[Application]) -> Revoked:
     """Revoke every access and refresh token of these applications, on every server."""
+    for client_id in clients.values_list("client_id", flat=True):
+        revocation.revoke_client(client_id)  # JWT access tokens, which have no rows
     return revoke_tokens(
         AccessToken.objects.filter(application__in=clients), RefreshToken.objects.filter(application__in=clients)
     )
@@ -88,6 +90,8 @@ def revoke_client_tokens(clients: QuerySet[Application]) -> Revoked:
 def revoke_user_tokens(users: Iterable[AbstractBaseUser]) -> Revoked:
     """Revoke every access and refresh token issued for these users."""
     ids = [user.pk for user in users]
+    for pk in ids:
+        revocation.revoke_user(pk)  # JWT access tokens, which have no rows
     return revoke_tokens(AccessToken.objects.filter(user__in=ids), RefreshToken.objects.filter(user__in=ids))
 
 

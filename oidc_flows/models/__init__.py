@@ -18,7 +18,7 @@ from .clients import Application
 from .keys import KeyAlg, KeyStatus, SigningKey
 from .servers import AuthorizationServer, Scope
 from .sessions import BrowserSession, SessionApplication
-from .tokens import AccessToken, Grant, IDToken, RefreshToken
+from .tokens import AccessToken, Grant, IDToken, RefreshToken, Revocation
 from .users import Consent, UserProfile
 
 
@@ -45,6 +45,7 @@ __all__ = [
     "KeyAlg",
     "KeyStatus",
     "RefreshToken",
+    "Revocation",
     "Scope",
     "SessionApplication",
     "SigningKey",

@@ -20,6 +20,10 @@ from .servers import AuthorizationServer
 GRANT_CHOICES = [(g.value, g.value) for g in policy.Grant]
 
 
+#: The longest an access token may live (Okta's limit too); revocations are kept this long.
+MAX_ACCESS_TOKEN_SECONDS = 86400
+
+
 class AccessPolicy(models.Model):
     server = models.ForeignKey(AuthorizationServer, on_delete=models.CASCADE, related_name="access_policies")
     name = models.CharField(_("name"), max_length=100)
@@ -69,7 +73,7 @@ class PolicyRule(models.Model):
     access_token_seconds = models.PositiveIntegerField(
         _("access token lifetime (s)"),
         default=3600,
-        validators=[MinValueValidator(60), MaxValueValidator(86400)],
+        validators=[MinValueValidator(60), MaxValueValidator(MAX_ACCESS_TOKEN_SECONDS)],
         help_text=_("From 1 minute to 24 hours; Okta's default is one hour."),
     )
     refresh_token_seconds = models.PositiveIntegerField(

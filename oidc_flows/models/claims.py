@@ -36,6 +36,7 @@ RESERVED_CLAIMS = frozenset(
         "sid",
         "typ",
         "cnf",
+        "grant_id",  # oidc_flows.revocation.FAMILY_CLAIM
     }
 )
 

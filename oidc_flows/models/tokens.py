@@ -1,6 +1,10 @@
 """DOT's grant and token models, swapped so that each row records the server that issued it.
 
 Every lookup in the validator filters on the server, so a token never crosses servers.
+
+JWT access tokens (custom servers, RFC 9068) have no row: they prove themselves, and what ends one
+early is a ``Revocation`` (oidc_flows/revocation.py). ``AccessToken`` rows hold the org server's
+opaque access tokens only.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ class Grant(AbstractGrant):
     amr = models.CharField(max_length=100, blank=True, default="")
     acr = models.CharField(max_length=100, blank=True, default="")
     redeemed_at = models.DateTimeField(null=True, blank=True)
+    #: The grant family of the tokens this code was exchanged for (set when it is redeemed), so that a
+    #: replay of the code revokes them all, including those a refresh issued since (RFC 9700 §4.5).
+    token_family = models.UUIDField(null=True, blank=True)
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
@@ -68,6 +75,18 @@ class RefreshToken(AbstractRefreshToken):
     # From the access policy rule that issued the family (None: no limit); copied on rotation.
     family_expires = models.DateTimeField(null=True, blank=True)
     idle_seconds = models.PositiveIntegerField(null=True, blank=True)
+    #: The scopes of the access token issued with this refresh token (DOT read them from that token's
+    #: row; JWT access tokens have none): a refresh may ask for these or fewer (RFC 6749 §6).
+    scope = models.TextField(blank=True, default="")
+
+    @classmethod
+    def revoke_family(cls, token_family) -> None:
+        """DOT's family sweep, plus a revocation of the family's JWT access tokens, which have no rows."""
+        from .. import revocation  # revocation imports the models
+
+        super().revoke_family(token_family)
+        if token_family:
+            revocation.revoke_family(token_family)
 
     @property
     def deadline(self) -> datetime | None:
@@ -88,3 +107,22 @@ class IDToken(ServerScopesMixin, AbstractIDToken):
 
     class Meta(AbstractIDToken.Meta):
         swappable = "OAUTH2_PROVIDER_ID_TOKEN_MODEL"
+
+
+class Revocation(models.Model):
+    """An entry of the revocation list of JWT access tokens (oidc_flows/revocation.py says how it is read).
+
+    ``key`` names what is revoked: one token (its ``jti``), a grant family (every token of one
+    authorization), or a holder (a user's tokens for a client on a server, a client's, a user's).
+    With ``issued_before`` only the tokens issued before it are revoked: the holder may be granted
+    new ones. The row is needed until the last token it can match has expired (``expires``).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    #: Seconds since the epoch (compared with a token's ``iat``); null: every token with this key.
+    issued_before = models.FloatField(null=True, blank=True)
+    expires = models.DateTimeField(db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key

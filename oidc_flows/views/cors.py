@@ -18,6 +18,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
+from .. import tokens
 from ..introspection import checksum
 from ..models import AccessToken, Application, AuthorizationServer
 
@@ -88,9 +89,11 @@ def bearer_token_client(request: HttpRequest, server: AuthorizationServer) -> Ap
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
+    token = token.strip()
+    if server.issues_jwt_access_tokens:
+        payload = tokens.verify_access_token(server, token)
+        return Application.objects.filter(client_id=payload["client_id"]).first() if payload else None
     access_token = (
-        AccessToken.objects.select_related("application")
-        .filter(server=server, token_checksum=checksum(token.strip()))
-        .first()
+        AccessToken.objects.select_related("application").filter(server=server, token_checksum=checksum(token)).first()
     )
     return access_token.application if access_token else None

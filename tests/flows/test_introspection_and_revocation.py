@@ -7,13 +7,16 @@ tokens) revoke their own tokens; a public SPA uses its client_id only.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import requests
 from django.utils import timezone
 from oauth2_provider.models import set_token_value
 
+from oidc_flows import tokens
 from oidc_flows.introspection import checksum
 from oidc_flows.models import AccessToken, RefreshToken, Scope
 from oidc_flows.models.servers import AuthorizationServer
@@ -158,11 +161,22 @@ def test_unknown_tokens_are_inactive_and_nothing_more(default_server, api, token
     assert introspect(default_server, api, token) == INACTIVE
 
 
-def test_expired_token_is_inactive(default_server, api, job):
-    token = token_for(default_server, job)["access_token"]
+def test_expired_token_is_inactive(default_server, api, job, monkeypatch):
+    issued = token_for(default_server, job)
+    assert introspect(default_server, api, issued["access_token"])["active"] is True
+
+    # The live server runs in this process: move its clock past the JWT's exp (it has no row to age).
+    later = time.time() + issued["expires_in"] + 1
+    monkeypatch.setattr(tokens, "time", SimpleNamespace(time=lambda: later))
+
+    assert introspect(default_server, api, issued["access_token"]) == INACTIVE
+
+
+def test_expired_opaque_token_is_inactive(org_server, job):
+    token = token_for(org_server, job)["access_token"]
     AccessToken.objects.filter(token_checksum=checksum(token)).update(expires=timezone.now() - timedelta(seconds=1))
 
-    assert introspect(default_server, api, token) == INACTIVE
+    assert introspect(org_server, job, token) == INACTIVE
 
 
 def test_revoked_token_is_inactive(default_server, api, job):

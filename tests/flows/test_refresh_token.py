@@ -93,3 +93,50 @@ def test_refresh_token_is_bound_to_its_client(default_server, first_tokens, clie
     response = refresh(default_server, other, first_tokens["refresh_token"])
 
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def introspect(server, client, token: str) -> dict:
+    data = {"token": token}
+    auth = (client.client_id, client.secret) if client.secret else None
+    if auth is None:
+        data["client_id"] = client.client_id
+    response = requests.post(server.endpoint_url("introspect"), data=data, auth=auth, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def revoke(server, client, token: str) -> None:
+    data = {"token": token}
+    auth = (client.client_id, client.secret) if client.secret else None
+    if auth is None:
+        data["client_id"] = client.client_id
+    assert requests.post(server.endpoint_url("revoke"), data=data, auth=auth, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("server_fixture", ["default_server", "org_server"])
+def test_previous_access_tokens_outlive_refreshes_until_the_family_is_revoked(request, browser, client, server_fixture):
+    # Seed 001: access tokens "can be reused until they expire"; DOT deleted the previous one on every refresh.
+    server = request.getfixturevalue(server_fixture)
+    auth = AuthorizationRequest(client, server, scope=SCOPE)
+    first = auth.token_request(location_params(browser.authorize(auth.url))["code"]).json()
+    second = refresh(server, client, first["refresh_token"]).json()
+    third = refresh(server, client, second["refresh_token"]).json()
+    issued = [first["access_token"], second["access_token"], third["access_token"]]
+
+    assert [introspect(server, client, token)["active"] for token in issued] == [True, True, True]
+    assert [userinfo_status(server, token) for token in issued] == [200, 200, 200]
+
+    revoke(server, client, third["refresh_token"])  # RFC 7009 §2.1: the whole grant goes
+
+    assert [introspect(server, client, token) for token in issued] == [{"active": False}] * 3
+    assert [userinfo_status(server, token) for token in issued] == [401, 401, 401]
+    assert refresh(server, client, third["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_jwt_access_tokens_are_not_stored(default_server, client, first_tokens):
+    from oidc_flows.models import AccessToken
+
+    second = refresh(default_server, client, first_tokens["refresh_token"]).json()
+
+    assert AccessToken.objects.filter(server=default_server).count() == 0  # a JWT proves itself
+    assert introspect(default_server, client, second["access_token"])["active"] is True

@@ -20,7 +20,15 @@ from django.utils import timezone
 from oauth2_provider.models import set_token_value
 
 from oidc_flows import cleanup
-from oidc_flows.models import AccessToken, AuthorizationServer, BrowserSession, Grant, IDToken, RefreshToken
+from oidc_flows.models import (
+    AccessToken,
+    AuthorizationServer,
+    BrowserSession,
+    Grant,
+    IDToken,
+    RefreshToken,
+    Revocation,
+)
 from tests.factories import make_client, make_user
 
 
@@ -102,7 +110,9 @@ def test_expired_and_dead_rows_go(owner):
             owner, idle_seconds=7 * 86400, created=NOW - timedelta(days=30)
         ),
         "expired session": session(expires=past),
+        "revocation whose tokens have all expired": Revocation.objects.create(key="jti:gone", expires=past),
     }
+    live_revocation = Revocation.objects.create(key="jti:live", expires=NOW + timedelta(minutes=5))
     # An access token whose refresh token was revoked long ago goes with it.
     freed = access_token(owner, expires=past)
     refresh_token(owner, access=freed, revoked=long_ago)
@@ -113,6 +123,7 @@ def test_expired_and_dead_rows_go(owner):
     assert [name for name, row in doomed.items() if exists(row)] == []
     assert not exists(freed)
     assert not exists(record), "the record of an ended session goes too"
+    assert exists(live_revocation), "a revocation stays while a token it ends can still be presented"
     assert counts == {
         "refresh tokens": 4,
         "access tokens": 2,
@@ -123,6 +134,7 @@ def test_expired_and_dead_rows_go(owner):
         "sign-in transactions": 0,
         "session and recovery tokens": 0,
         "sign-in events": 0,
+        "revocation list entries": 1,
     }
 
 
