@@ -34,10 +34,9 @@ import json
 from datetime import datetime
 from typing import Any, Final
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-
-from django.contrib.auth import get_user_model
 
 from . import claims, revocation, tokens
 from .models import AccessToken, Application, AuthorizationServer, RefreshToken
