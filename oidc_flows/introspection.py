@@ -116,11 +116,10 @@ def jwt_access_token_claims(server: AuthorizationServer, payload: dict[str, Any]
         return None
     data: dict[str, Any] = {"scope": payload.get("scope", ""), "token_type": "Bearer", "client_id": client_id}
     if (uid := payload.get("uid")) is not None:
-        model = get_user_model()
-        username = model.objects.filter(pk=uid, is_active=True).values_list(model.USERNAME_FIELD, flat=True).first()
-        if username is None:
+        user = get_user_model().objects.filter(pk=uid).first()
+        if user is None or not getattr(user, "is_active", True):
             return None  # deleted or deactivated since
-        data["username"] = username
+        data["username"] = user.get_username()
     data |= {name: value for name, value in payload.items() if name in JWT_CLAIMS}
     return data
 

@@ -84,9 +84,24 @@ def is_revoked(server_pk: int, payload: dict[str, Any]) -> bool:
     with conn.cursor() as cursor:
         cursor.execute(sql, keys)
         rows = cursor.fetchall()
-    issued_at = payload.get("iat", 0)
-    # ``iat`` has whole seconds: a token issued in the same second as a holder's entry counts as before it.
-    return any(before is None or issued_at < before for (before,) in rows)
+    issued = issued_at(payload)
+    return any(before is None or issued < before for (before,) in rows)
+
+
+def issued_at(payload: dict[str, Any]) -> float:
+    """When a token was issued, in seconds: from its jti, a UUIDv7 (tokens.new_jti), to the millisecond.
+
+    ``iat`` alone has whole seconds: a token issued in the same second as a holder's entry, after it,
+    would count as revoked. Tokens with another kind of jti fall back to ``iat``.
+    """
+    try:
+        jti = UUID(hex=str(payload.get("jti", "")))
+    except ValueError:
+        jti = None
+    if jti is not None and jti.version == 7:
+        return (jti.int >> 80) / 1000
+    iat = payload.get("iat", 0)
+    return float(iat) if isinstance(iat, int | float) else 0.0
 
 
 def _record(key: str, *, lives: float, issued_before: float | None = None) -> None:

@@ -118,6 +118,19 @@ def _b64json(value: dict[str, Any]) -> str:
     return base64url_encode(json.dumps(value, separators=(",", ":"), default=str))
 
 
+def new_jti(now: float | None = None) -> str:
+    """A UUIDv7 (RFC 9562 §5.7), hex: unique, and its first 48 bits are the issuance time in milliseconds.
+
+    The revocation list reads that time (revocation.issued_at): ``iat`` has whole seconds, too coarse
+    to tell a token issued just before a holder's revocation from one issued just after it.
+    """
+    ms = int((time.time() if now is None else now) * 1000)
+    value = (ms & (2**48 - 1)) << 80 | secrets.randbits(80)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
+    return uuid.UUID(int=value).hex
+
+
 def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest) -> dict[str, Any]:
     """RFC 9068 §2.2 claims, plus Okta's ``cid``/``uid``/``scp`` so Okta-minded verifiers work too."""
     now = int(time.time())
@@ -130,7 +143,7 @@ def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest
         "aud": server.effective_audience,
         "exp": now + int(request.expires_in),
         "iat": now,
-        "jti": uuid.uuid4().hex,
+        "jti": new_jti(),
         "client_id": client_id,
         "cid": client_id,
         "scope": " ".join(scopes),

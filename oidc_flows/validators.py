@@ -24,7 +24,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from . import access, claims, consent, policy, sessions, snapshots, tokens
 from .authn import machine as authn_machine
 from .authn import policies as authn_policies
-from .models import AccessToken, Application, AuthorizationServer, Grant, IDToken, RefreshToken
+from .models import AccessToken, Application, AuthorizationServer, Grant, RefreshToken
 from .settings import flows_settings
 
 
@@ -220,6 +220,10 @@ class FlowsValidator(OAuth2Validator):
         return True  # RFC 9700 §4.14.2: rotation with reuse detection, for every client
 
     def save_bearer_token(self, token, request: OAuthRequest, *args, **kwargs) -> None:
+        if self.server.issues_jwt_access_tokens and "refresh_token" not in token and not request.refresh_token:
+            # Nothing to store (a JWT alone, e.g. client credentials): no transaction, which on SQLite
+            # (BEGIN IMMEDIATE) would take the database's write lock for nothing.
+            return self._save_bearer_token(token, request, *args, **kwargs)
         try:
             super().save_bearer_token(token, request, *args, **kwargs)
         except errors.InvalidGrantError:
@@ -267,7 +271,6 @@ class FlowsValidator(OAuth2Validator):
             user=request.user,
             scope=token["scope"],
             expires=expires,
-            id_token=id_token if isinstance(id_token := getattr(request, "id_token", None), IDToken) else None,
             application=request.client,
             source_refresh_token=source_refresh_token,
             grant=getattr(request, "grant", None),
@@ -387,17 +390,8 @@ class FlowsValidator(OAuth2Validator):
         id_token.update(payload)
         if "nonce" not in id_token and request.nonce:
             id_token["nonce"] = request.nonce
-        signed = tokens.sign(self.server, id_token)
-        with transaction.atomic():
-            request.id_token = IDToken.objects.create(
-                server=self.server,
-                user=request.user,
-                scope=" ".join(request.scopes or ()),
-                expires=expires,
-                jti=id_token["jti"],
-                application=request.client,
-            )
-        return signed
+        # No IDToken row: nothing reads one (hints and logout verify the signature), and it cost an INSERT.
+        return tokens.sign(self.server, id_token)
 
     def validate_jwt_bearer_token(self, token, scopes, request: OAuthRequest) -> bool:
         # Our JWT access tokens look like ID tokens to oauthlib's token-type sniffing; they are bearer tokens.
@@ -481,8 +475,8 @@ def _described(server: AuthorizationServer, payload: dict[str, Any]) -> AccessTo
         return None
     user = None
     if (uid := payload.get("uid")) is not None:
-        user = get_user_model().objects.filter(pk=uid, is_active=True).first()
-        if user is None:
+        user = get_user_model().objects.select_related("oidc_profile").filter(pk=uid).first()  # userinfo reads both
+        if user is None or not getattr(user, "is_active", True):
             return None  # deleted or deactivated since: the token is no longer good
     return AccessToken(
         server=server,

@@ -424,3 +424,41 @@ def test_revoke_all_tokens_of_a_user(admin_client):
     admin_client.post(f"/admin/auth/user/{alice.pk}/revoke-tokens/", {"confirm": "yes"})
 
     assert not AccessToken.objects.exists() and not RefreshToken.objects.filter(revoked__isnull=True).exists()
+
+
+def _basic(client: Application) -> str:
+    return "Basic " + base64.b64encode(f"{client.client_id}:{client.secret}".encode()).decode()
+
+
+def _jwt_for(client: Application) -> str:
+    response = Client().post(
+        "/oauth2/default/v1/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=_basic(client),
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]
+
+
+def _active(token: str, resource_server: Application) -> bool:
+    response = Client().post(
+        "/oauth2/default/v1/introspect",
+        f"token={token}",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=_basic(resource_server),
+    )
+    return response.json()["active"]
+
+
+def test_revoke_all_tokens_ends_the_applications_jwt_access_tokens(admin_client):
+    # JWT access tokens have no rows: the action puts the client on the revocation list instead.
+    service, other, api = (make_client(app_type="service") for _ in range(3))
+    revoked, kept = _jwt_for(service), _jwt_for(other)
+    assert _active(revoked, api) and _active(kept, api)
+
+    admin_client.post(APPS, {"action": "revoke_all_tokens", "_selected_action": [service.pk], "confirm": "yes"})
+
+    assert not _active(revoked, api)
+    assert _active(kept, api)  # another client's tokens stay
+    assert _active(_jwt_for(service), api)  # tokens issued after the revocation are good
