@@ -28,6 +28,10 @@ well_known = [
 ]
 
 urlpatterns = [
+    # The protocol endpoints first: Django tries patterns in order, and these take most of the traffic.
+    path("oauth2/", include((endpoints, "org"))),
+    path("", include((well_known, "org-meta"))),
+    path("oauth2/<server_id:server_id>/", include((endpoints + well_known, "server"))),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("account/", account.account_page, name="account"),
@@ -37,9 +41,6 @@ urlpatterns = [
     path("", include("oidc_flows.authn.urls_pages")),  # hosted sign-in, recovery and account pages
     path("flows", flows.flows_page, name="flows"),
     path("flows.json", flows.flows_json, name="flows-json"),
-    path("oauth2/", include((endpoints, "org"))),
-    path("", include((well_known, "org-meta"))),
-    path("oauth2/<server_id:server_id>/", include((endpoints + well_known, "server"))),
     # RFC 8414 §3.1: the well-known suffix inserted between host and issuer path.
     path(
         ".well-known/oauth-authorization-server/oauth2/<server_id:server_id>",
