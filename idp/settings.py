@@ -100,6 +100,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     sqlite_options.setdefault("timeout", 20)
     sqlite_options.setdefault("transaction_mode", "IMMEDIATE")
     sqlite_options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
+    # As on PostgreSQL below: under gunicorn (CONN_MAX_AGE=60) each thread keeps its connection, its page
+    # cache and the WAL; one per request would also checkpoint and delete the WAL whenever the last closes.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 elif DATABASES["default"]["ENGINE"].endswith("postgresql"):  # psycopg 3
     # gunicorn.conf.py sets CONN_MAX_AGE=60: one persistent connection per gunicorn thread. Elsewhere
     # (runserver, test live servers, whose threads outlive requests) Django's default: one per request.
