@@ -47,7 +47,7 @@ UserProfile.objects.create(user=user, email_verified=True)
 register_application("Web app", "web", redirect_uris=[spec["redirect_uri"]], client_id=spec["web_id"],
                      client_secret=spec["web_secret"], skip_consent=True)
 register_application("Service", "service", client_id=spec["service_id"], client_secret=spec["service_secret"])
-# Asks the user's consent: the sign-in flows of test_sqlite_concurrency.py post the consent form.
+# Asks the user's consent: the sign-in flows of test_concurrent_flows.py post the consent form.
 register_application("Consent app", "web", redirect_uris=[spec["redirect_uri"]], client_id=spec["consent_id"],
                      client_secret=spec["consent_secret"])
 """
