@@ -88,13 +88,14 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # gunicorn workers and threads share one file (tests/production/test_concurrency.py holds them to it).
+    # gunicorn workers and threads share one file (tests/production/test_concurrency.py and
+    # test_concurrent_flows.py hold it to exactly-once and no 503).
     # timeout: a writer waits up to 20 s for the write lock instead of failing with "database is locked".
     # IMMEDIATE: a transaction takes the write lock when it begins; one that read first and then wrote would
     # fail at once, since SQLite does not wait to upgrade a read lock (the timeout does not apply).
     # WAL (kept in the file once set; db.sqlite3-wal and -shm beside it): readers never wait for the writer,
     # nor the writer for readers. synchronous=NORMAL: WAL's usual pairing, a commit survives a crash of the
-    # process, only a power loss may take back the last ones (never corrupts the file).
+    # process, only a power loss may take back the last ones (never corrupts the file). WAL needs a local disk.
     # Each can be replaced from DATABASE_URL, e.g. sqlite:////path/db.sqlite3?timeout=60.
     sqlite_options = DATABASES["default"].setdefault("OPTIONS", {})
     sqlite_options.setdefault("timeout", 20)
