@@ -88,11 +88,22 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Concurrent live-server tests and gunicorn workers: wait on locks instead of failing. IMMEDIATE: a
-    # transaction takes the write lock when it begins, so one that read first cannot fail with "database is
-    # locked" when it then writes (the busy timeout does not apply to that upgrade).
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
-    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    # gunicorn workers and threads share one file (tests/production/test_concurrency.py and
+    # test_concurrent_flows.py hold it to exactly-once and no 503).
+    # timeout: a writer waits up to 20 s for the write lock instead of failing with "database is locked".
+    # IMMEDIATE: a transaction takes the write lock when it begins; one that read first and then wrote would
+    # fail at once, since SQLite does not wait to upgrade a read lock (the timeout does not apply).
+    # WAL (kept in the file once set; db.sqlite3-wal and -shm beside it): readers never wait for the writer,
+    # nor the writer for readers. synchronous=NORMAL: WAL's usual pairing, a commit survives a crash of the
+    # process, only a power loss may take back the last ones (never corrupts the file). WAL needs a local disk.
+    # Each can be replaced from DATABASE_URL, e.g. sqlite:////path/db.sqlite3?timeout=60.
+    sqlite_options = DATABASES["default"].setdefault("OPTIONS", {})
+    sqlite_options.setdefault("timeout", 20)
+    sqlite_options.setdefault("transaction_mode", "IMMEDIATE")
+    sqlite_options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
+    # As on PostgreSQL below: under gunicorn (CONN_MAX_AGE=60) each thread keeps its connection, its page
+    # cache and the WAL; one per request would also checkpoint and delete the WAL whenever the last closes.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 elif DATABASES["default"]["ENGINE"].endswith("postgresql"):  # psycopg 3
     # gunicorn.conf.py sets CONN_MAX_AGE=60: one persistent connection per gunicorn thread. Elsewhere
     # (runserver, test live servers, whose threads outlive requests) Django's default: one per request.

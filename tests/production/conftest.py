@@ -1,10 +1,13 @@
-"""The IdP as deployed: gunicorn processes (gunicorn.conf.py) on one PostgreSQL database and one Redis.
+"""The IdP as deployed: gunicorn processes (gunicorn.conf.py) on one database.
 
-These tests need PostgreSQL (DATABASE_URL=postgres://...) and Redis (CACHE_URL=redis://...); without
-them they are skipped, unless REQUIRE_POSTGRES=1 / REQUIRE_REDIS=1 (CI) make that a failure.
-They create their own database next to the one DATABASE_URL names (not pytest's test database),
-migrate it once per session, and drop it at the end. Every node shares SECRET_KEY and
-IDP_BASE_URL, so every node issues tokens for the same issuers.
+``deployment``: PostgreSQL (DATABASE_URL=postgres://...) and Redis (CACHE_URL=redis://...); without
+them its tests are skipped, unless REQUIRE_POSTGRES=1 / REQUIRE_REDIS=1 (CI) make that a failure. It
+creates its own database next to the one DATABASE_URL names (not pytest's test database), migrated
+once per session and dropped at the end.
+``sqlite_deployment``: always available, the embedded default as ``make run`` has it: a SQLite file
+(configured by idp/settings.py, nothing added here) and each process's local-memory cache.
+Every node of a deployment shares SECRET_KEY and IDP_BASE_URL, so every node issues tokens for the same
+issuers.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import json
 import os
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -42,6 +47,9 @@ UserProfile.objects.create(user=user, email_verified=True)
 register_application("Web app", "web", redirect_uris=[spec["redirect_uri"]], client_id=spec["web_id"],
                      client_secret=spec["web_secret"], skip_consent=True)
 register_application("Service", "service", client_id=spec["service_id"], client_secret=spec["service_secret"])
+# Asks the user's consent: the sign-in flows of test_concurrent_flows.py post the consent form.
+register_application("Consent app", "web", redirect_uris=[spec["redirect_uri"]], client_id=spec["consent_id"],
+                     client_secret=spec["consent_secret"])
 """
 
 
@@ -115,7 +123,20 @@ class Deployment:
     web_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     service_id: str = "service-app"
     service_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    consent_id: str = "consent-app"
+    consent_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     nodes: list[Node] = field(default_factory=list)
+
+    def query_one(self, sql: str, params: tuple = ()) -> tuple:
+        """One row of ``sql`` (``%s`` placeholders) read straight from the deployment's database."""
+        if self.database_url.startswith("sqlite:///"):
+            path = urlsplit(self.database_url).path.removeprefix("/")  # sqlite:////abs/path?options
+            with closing(sqlite3.connect(path, timeout=20)) as conn:
+                return conn.execute(sql.replace("%s", "?"), params).fetchone()
+        import psycopg
+
+        with psycopg.connect(self.database_url, connect_timeout=5) as conn:
+            return conn.execute(sql, params).fetchone()
 
     def manage(self, *args: str, env: dict[str, str] | None = None, timeout: float = START_SECONDS) -> str:
         done = subprocess.run(
@@ -182,23 +203,15 @@ class Node:
         return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
 
 
-@pytest.fixture(scope="session")
-def deployment(tmp_path_factory) -> Iterator[Deployment]:
-    server_url = _postgres_url()
-    cache_url = _redis_url()
-    name = f"oidc_production_{uuid.uuid4().hex[:8]}"
-    database_url = _with_database(server_url, name)
-    var_dir = tmp_path_factory.mktemp("production")
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))},
+def _environment(name: str, port: int, var_dir: Path, **env: str) -> dict[str, str]:
+    """What every node and command of one deployment runs with, plus ``env`` (DATABASE_URL, CACHE_URL)."""
+    inherited = ("DJANGO_", "PYTEST_", "DATABASE_URL", "CACHE_URL")  # the test run's own, never the deployment's
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(inherited)},
         "DJANGO_SETTINGS_MODULE": "idp.settings",
-        "DATABASE_URL": database_url,
-        "CACHE_URL": cache_url,
         "CACHE_KEY_PREFIX": name,
         "SECRET_KEY": secrets.token_urlsafe(50),
-        "IDP_BASE_URL": base_url,  # one issuer for every node
+        "IDP_BASE_URL": f"http://127.0.0.1:{port}",  # one issuer for every node
         "IDP_VAR_DIR": str(var_dir),
         "DEBUG": "0",
         "LOG_FORMAT": "json",
@@ -206,12 +219,18 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
         "PYTHONUNBUFFERED": "1",
         # Races and two nodes sign the same user in from 127.0.0.1: the sign-in rate limits are not under test here.
         "IDP_AUTHN_RATE_LIMITS": json.dumps({"authn": {"username": [10_000, 60], "address": [10_000, 60]}}),
+        **env,
     }
-    _psql(server_url, f'CREATE DATABASE "{name}"')
-    deployment = Deployment(env, base_url, port, database_url, var_dir)
+
+
+@contextmanager
+def _deployed(env: dict[str, str], port: int, var_dir: Path, *, collectstatic: bool) -> Iterator[Deployment]:
+    """Migrate the database of ``env``, set up the accounts, and stop every node started on it at the end."""
+    deployment = Deployment(env, env["IDP_BASE_URL"], port, env["DATABASE_URL"], var_dir)
     try:
         deployment.manage("migrate", "--noinput")
-        deployment.manage("collectstatic", "--noinput")
+        if collectstatic:
+            deployment.manage("collectstatic", "--noinput")
         spec = {
             "password": PASSWORD,
             "redirect_uri": RP_REDIRECT,
@@ -219,6 +238,8 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
             "web_secret": deployment.web_secret,
             "service_id": deployment.service_id,
             "service_secret": deployment.service_secret,
+            "consent_id": deployment.consent_id,
+            "consent_secret": deployment.consent_secret,
         }
         deployment.manage("shell", "-c", SETUP.format(spec=json.dumps(spec)))
         yield deployment
@@ -227,8 +248,38 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
             node.process.terminate()  # all at once: each takes a moment to shut down
         for node in deployment.nodes:
             node.stop()
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory) -> Iterator[Deployment]:
+    """PostgreSQL and Redis, as in production."""
+    server_url = _postgres_url()
+    cache_url = _redis_url()
+    name = f"oidc_production_{uuid.uuid4().hex[:8]}"
+    database_url = _with_database(server_url, name)
+    var_dir = tmp_path_factory.mktemp("production")
+    port = free_port()
+    env = _environment(name, port, var_dir, DATABASE_URL=database_url, CACHE_URL=cache_url)
+    _psql(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        with _deployed(env, port, var_dir, collectstatic=True) as deployment:
+            yield deployment
+    finally:
         _psql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _delete_cache_keys(cache_url, name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_deployment(tmp_path_factory) -> Iterator[Deployment]:
+    """The embedded default of ``make run``: a SQLite file and no CACHE_URL (each process's local memory)."""
+    var_dir = tmp_path_factory.mktemp("production-sqlite")
+    port = free_port()
+    # SQLITE_DATABASE_QUERY: e.g. "?transaction_mode=DEFERRED" (django-environ puts it in OPTIONS, which
+    # idp/settings.py keeps) to see these tests fail with the settings they guard against.
+    url = f"sqlite:///{var_dir / 'db.sqlite3'}{os.environ.get('SQLITE_DATABASE_QUERY', '')}"
+    env = _environment(f"sqlite_{uuid.uuid4().hex[:8]}", port, var_dir, DATABASE_URL=url)
+    with _deployed(env, port, var_dir, collectstatic=False) as deployment:
+        yield deployment
 
 
 def _delete_cache_keys(url: str, prefix: str) -> None:
@@ -252,3 +303,22 @@ def node_a(deployment) -> Node:
 @pytest.fixture(scope="session")
 def node_b(deployment, node_a) -> Node:
     return deployment.start_node("b", workers=1, threads=4)
+
+
+@pytest.fixture(scope="session")
+def sqlite_node(sqlite_deployment) -> Node:
+    """gunicorn on the SQLite file: 2 workers as ``make run`` starts, 8 threads each for the concurrency tests."""
+    return sqlite_deployment.start_node("sqlite", port=sqlite_deployment.port, workers=2, threads=8)
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite", marks=pytest.mark.xdist_group("production-sqlite")), pytest.param("postgres")]
+)
+def idp(request) -> tuple[Deployment, Node]:
+    """The tests that take it run twice: on the embedded default (SQLite, always) and on PostgreSQL + Redis.
+
+    One worker runs every SQLite one (``--dist loadgroup``), so one gunicorn serves them all.
+    """
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_deployment"), request.getfixturevalue("sqlite_node")
+    return request.getfixturevalue("deployment"), request.getfixturevalue("node_a")
