@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
 from django.views import View
 
 from .. import keys, snapshots
 from ..discovery import build_metadata
+from ..models import AuthorizationServer
 from .mixins import ServerBoundMixin
 
 
@@ -71,5 +74,24 @@ class KeysView(ServerBoundMixin, View):
         return public_preflight(request)
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        # Rendered per request: a retired key leaves the set when its grace period ends, not on a change.
-        return _cacheable(request, *render(keys.jwks(self.server)))
+        return _cacheable(request, *snapshots.of(self.server).memo("jwks", _RenderedKeys).get(self.server))
+
+
+class _RenderedKeys:
+    """The JWKS as bytes and ETag, for one snapshot of the server, until a retired key's grace period ends.
+
+    That is the one change that comes with time rather than with a bump of the server's stamp; a
+    rendering is kept until the earliest such moment of the keys it holds, then rendered again.
+    """
+
+    def __init__(self) -> None:
+        self._rendered: tuple[bytes, str, datetime | None] | None = None
+
+    def get(self, server: AuthorizationServer) -> tuple[bytes, str]:
+        now = timezone.now()
+        rendered = self._rendered
+        if rendered is None or (rendered[2] is not None and now >= rendered[2]):
+            data, until = keys.jwks_until(server, now=now)
+            # One assignment: threads of this process may render at once, and each sees a whole rendering.
+            rendered = self._rendered = (*render(data), until)
+        return rendered[0], rendered[1]
