@@ -20,7 +20,8 @@ and serve ``oidc_flows.lean.get_wsgi_application()`` (``idp/wsgi.py``). Without 
 request takes the full stack, as with Django's own handler. Django's test client and
 ``runserver``'s handler do not come through here: they always run the full stack.
 
-The URL is resolved once, here; the chosen stack reuses the match instead of resolving again.
+The URL is resolved once, here, and the chosen stack reuses the match; the matches of lean paths
+are kept (resolving costs more than some of those endpoints' own work).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from django.utils.module_loading import import_string
 
 #: The WSGI environ key that carries the URL's match from the dispatch to the stack that serves it.
 MATCH_KEY: Final = "oidc_flows.resolver_match"
+#: Lean paths whose URL match is kept (a handful per authorization server).
+MAX_KEPT_MATCHES: Final = 1024
 
 StartResponse = Callable[..., Any]
 
@@ -112,11 +115,36 @@ class LeanWSGIHandler:
         self.lean_views, middleware = lean_config()
         self.full = _PreResolved()
         self.lean = _LeanStack(middleware)
+        # Resolving a protocol endpoint's URL walks most of the URLconf (a JWKS answer's largest single
+        # cost): the matches of lean paths are kept, per URLconf. Bounded: server ids come from the URL.
+        self._resolver: Any = None
+        self._lean_matches: dict[str, ResolverMatch] = {}
+
+    def _resolve(self, path: str) -> ResolverMatch | None:
+        """The URL's match (a copy of the kept one for a lean path), or None when nothing matches."""
+        resolver = get_resolver()
+        if resolver is not self._resolver:  # ROOT_URLCONF changed (tests): forget the old matches
+            self._resolver, self._lean_matches = resolver, {}
+        kept = self._lean_matches.get(path)
+        if kept is None:
+            try:
+                match = resolver.resolve(path)
+            except Exception:  # Resolver404 and the like: the full stack resolves again and answers
+                return None
+            if view_key(match) in self.lean_views:
+                if len(self._lean_matches) >= MAX_KEPT_MATCHES:
+                    self._lean_matches = {}
+                self._lean_matches[path] = match
+            return match
+        # A request may change its own match; the kept one stays as resolved (ResolverMatch refuses copy.copy).
+        match = object.__new__(ResolverMatch)
+        match.__dict__.update(kept.__dict__)
+        match.kwargs = dict(kept.kwargs)
+        return match
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
-        try:
-            match = get_resolver().resolve(get_path_info(environ) or "/")
-        except Exception:  # Resolver404 and the like: the full stack resolves again and answers
+        match = self._resolve(get_path_info(environ) or "/")
+        if match is None:
             return self.full(environ, start_response)
         environ[MATCH_KEY] = match
         handler = self.lean if view_key(match) in self.lean_views else self.full

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import datetime
 
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
 from django.views import View
 
@@ -34,14 +35,15 @@ def render(data: dict) -> tuple[bytes, str]:
 
 
 def _cacheable(request: HttpRequest, body: bytes, etag: str) -> HttpResponse:
-    known = parse_etags(request.headers.get("If-None-Match", ""))
-    if etag in known or "*" in known:
+    known = request.headers.get("If-None-Match")
+    if known and (etag in (known := parse_etags(known)) or "*" in known):
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(body, content_type="application/json")
+    # A fresh response has none of these headers: set them, rather than patch (parse and merge) them.
     response["ETag"] = etag
-    patch_cache_control(response, public=True, max_age=CACHE_SECONDS)
-    patch_vary_headers(response, ["Origin"])
+    response["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
+    response["Vary"] = "Origin"
     response["Access-Control-Allow-Origin"] = "*"  # public documents: any browser app may read them
     return response
 
@@ -60,21 +62,61 @@ def public_preflight(request: HttpRequest) -> HttpResponse:
 PUBLIC_REQUEST_HEADERS = ("Accept", "Content-Type", "X-Okta-User-Agent-Extended", "X-Requested-With")
 
 
-class MetadataView(ServerBoundMixin, View):
+class _PublicDocument(ServerBoundMixin, View):
+    """A document of the server's configuration, answered from this process's rendering.
+
+    Verifiers keep these documents for ``CACHE_SECONDS``; this process reads the server's stamp again
+    at most every ``RECHECK_SECONDS`` for them (a change made by this process is seen at once: it drops
+    its snapshot). Within that time an answer touches neither the URL's server row nor the database.
+    """
+
+    def document(self, server: AuthorizationServer, snapshot: snapshots.Snapshot) -> tuple[bytes, str]:
+        raise NotImplementedError
+
     def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         return public_preflight(request)
 
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "GET" and not request.META.get("QUERY_STRING"):
+            recent = _recent.get((type(self), kwargs.get("server_id")))
+            if (
+                recent is not None
+                and time.monotonic() - recent[0] < RECHECK_SECONDS
+                and snapshots.current(recent[1].pk) is recent[2]
+            ):
+                return _cacheable(request, *self.document(recent[1], recent[2]))
+        return super().dispatch(request, *args, **kwargs)
+
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        rendered = snapshots.of(self.server).memo("metadata", lambda: render(build_metadata(self.server)))
-        return _cacheable(request, *rendered)
+        read_at = time.monotonic()
+        snapshot = snapshots.of(self.server)
+        _recent[(type(self), None if self.server.is_org else self.server.server_id)] = (read_at, self.server, snapshot)
+        return _cacheable(request, *self.document(self.server, snapshot))
 
 
-class KeysView(ServerBoundMixin, View):
-    def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        return public_preflight(request)
+#: Seconds between two reads of a server's stamp for its public documents, per process.
+RECHECK_SECONDS = 1.0
+#: The latest stamp read per (view, server id): when, the server row, and the snapshot it named.
+_recent: dict[tuple[type, str | None], tuple[float, AuthorizationServer, snapshots.Snapshot]] = {}
 
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        return _cacheable(request, *snapshots.of(self.server).memo("jwks", _RenderedKeys).get(self.server))
+
+def _forget_recent(**kwargs) -> None:
+    _recent.clear()  # a server saved or deleted (or a flushed and re-migrated database): read stamps anew
+
+
+post_save.connect(_forget_recent, sender=AuthorizationServer, dispatch_uid="oidc_flows.discovery.saved")
+post_delete.connect(_forget_recent, sender=AuthorizationServer, dispatch_uid="oidc_flows.discovery.deleted")
+post_migrate.connect(_forget_recent, dispatch_uid="oidc_flows.discovery.migrated")
+
+
+class MetadataView(_PublicDocument):
+    def document(self, server: AuthorizationServer, snapshot: snapshots.Snapshot) -> tuple[bytes, str]:
+        return snapshot.memo("metadata", lambda: render(build_metadata(server)))
+
+
+class KeysView(_PublicDocument):
+    def document(self, server: AuthorizationServer, snapshot: snapshots.Snapshot) -> tuple[bytes, str]:
+        return snapshot.memo("jwks", _RenderedKeys).get(server)
 
 
 class _RenderedKeys:

@@ -252,6 +252,8 @@ def test_jwks_and_discovery_are_public_cacheable_and_answer_304(app):
         assert first.header("Access-Control-Allow-Origin") == "*"
         assert first.header("X-Content-Type-Options") == "nosniff"  # SecurityMiddleware is on the lean stack
         assert (again.status, again.body, again.header("ETag")) == (304, b"", first.header("ETag"))
+        # Both took the lean stack: the second from the URL match kept for the path.
+        assert first.header("X-Frame-Options") is None and again.header("X-Frame-Options") is None
 
 
 def test_unknown_paths_and_pages_take_the_full_stack(app):
