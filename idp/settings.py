@@ -83,6 +83,10 @@ OIDC_FLOWS_LEAN = {
         "oidc_flows.middleware.DatabaseUnavailableMiddleware",
         "django.middleware.security.SecurityMiddleware",
     ],
+    # JWKS and discovery: seconds a process answers from its rendering before it reads the server's
+    # stamp again. 0: every request reads it, so a change on any node shows at once. A few seconds cut
+    # their CPU by half or more; verifiers keep these documents for 5 minutes anyway.
+    "PUBLIC_DOCUMENTS_RECHECK_SECONDS": env.float("IDP_PUBLIC_DOCUMENTS_RECHECK_SECONDS", default=0),
 }
 
 ROOT_URLCONF = "idp.urls"

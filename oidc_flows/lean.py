@@ -14,6 +14,8 @@ Configure it with one setting, the lean views and their middleware::
         "VIEWS": ["oidc_flows:token", "oidc_flows:keys", "healthz", ...],
         # A subset of MIDDLEWARE, in MIDDLEWARE's order: what guards every request in production.
         "MIDDLEWARE": ["oidc_flows.middleware.RequestLogMiddleware", ...],
+        # Optional, read by the JWKS and discovery views (oidc_flows.views.discovery), whatever the handler.
+        "PUBLIC_DOCUMENTS_RECHECK_SECONDS": 0,
     }
 
 and serve ``oidc_flows.lean.get_wsgi_application()`` (``idp/wsgi.py``). Without the setting every

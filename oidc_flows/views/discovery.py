@@ -12,6 +12,7 @@ import json
 import time
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
@@ -65,9 +66,12 @@ PUBLIC_REQUEST_HEADERS = ("Accept", "Content-Type", "X-Okta-User-Agent-Extended"
 class _PublicDocument(ServerBoundMixin, View):
     """A document of the server's configuration, answered from this process's rendering.
 
-    Verifiers keep these documents for ``CACHE_SECONDS``; this process reads the server's stamp again
-    at most every ``RECHECK_SECONDS`` for them (a change made by this process is seen at once: it drops
-    its snapshot). Within that time an answer touches neither the URL's server row nor the database.
+    By default every request reads the server's stamp, like every other endpoint: a change made by
+    any node is in the next answer. ``OIDC_FLOWS_LEAN["PUBLIC_DOCUMENTS_RECHECK_SECONDS"]`` lets a
+    process answer from its rendering for that long after it last read the stamp, touching neither
+    the database nor the server row: a change made by *another* process (or behind the model's
+    signals) then shows within that time; one made by this process still shows at once (its signals
+    drop the snapshot). Verifiers keep these documents for ``CACHE_SECONDS`` anyway.
     """
 
     def document(self, server: AuthorizationServer, snapshot: snapshots.Snapshot) -> tuple[bytes, str]:
@@ -77,11 +81,11 @@ class _PublicDocument(ServerBoundMixin, View):
         return public_preflight(request)
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method == "GET" and not request.META.get("QUERY_STRING"):
+        if request.method == "GET" and not request.META.get("QUERY_STRING") and (window := recheck_seconds()):
             recent = _recent.get((type(self), kwargs.get("server_id")))
             if (
                 recent is not None
-                and time.monotonic() - recent[0] < RECHECK_SECONDS
+                and time.monotonic() - recent[0] < window
                 and snapshots.current(recent[1].pk) is recent[2]
             ):
                 return _cacheable(request, *self.document(recent[1], recent[2]))
@@ -94,8 +98,11 @@ class _PublicDocument(ServerBoundMixin, View):
         return _cacheable(request, *self.document(self.server, snapshot))
 
 
-#: Seconds between two reads of a server's stamp for its public documents, per process.
-RECHECK_SECONDS = 1.0
+def recheck_seconds() -> float:
+    """``OIDC_FLOWS_LEAN["PUBLIC_DOCUMENTS_RECHECK_SECONDS"]``: 0 (the default) reads the stamp on every request."""
+    return float((getattr(settings, "OIDC_FLOWS_LEAN", None) or {}).get("PUBLIC_DOCUMENTS_RECHECK_SECONDS", 0))
+
+
 #: The latest stamp read per (view, server id): when, the server row, and the snapshot it named.
 _recent: dict[tuple[type, str | None], tuple[float, AuthorizationServer, snapshots.Snapshot]] = {}
 
