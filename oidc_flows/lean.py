@@ -18,9 +18,10 @@ Configure it with one setting, the lean views and their middleware::
         "PUBLIC_DOCUMENTS_RECHECK_SECONDS": 0,
     }
 
-and serve ``oidc_flows.lean.get_wsgi_application()`` (``idp/wsgi.py``). Without the setting every
-request takes the full stack, as with Django's own handler. Django's test client and
-``runserver``'s handler do not come through here: they always run the full stack.
+and serve ``oidc_flows.lean.get_wsgi_application()`` (``idp/wsgi.py``; ``runserver`` serves it too,
+through ``WSGI_APPLICATION``). Without the setting every request takes the full stack, as with
+Django's own handler. Django's test client and pytest-django's live server do not come through
+here: they always run the full stack.
 
 The URL is resolved once, here, and the chosen stack reuses the match; the matches of lean paths
 are kept (resolving costs more than some of those endpoints' own work).
