@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from django.core.signals import setting_changed
+from django.core.signals import request_finished, setting_changed
 from django.db import transaction
 from django.http import HttpRequest
 from oauth2_provider.oauth2_backends import OAuthLibCore
@@ -124,7 +124,14 @@ def _settings_changed(**kwargs: Any) -> None:
     _settings_generation += 1
 
 
+def _request_finished(**kwargs: Any) -> None:
+    # Sent from the thread that served the request: its answer is out, so let go of the request.
+    for _, _, validator in getattr(_cores, "by_server", {}).values():
+        validator.http_request = None
+
+
 setting_changed.connect(_settings_changed, dispatch_uid="oidc_flows.servers.cores")
+request_finished.connect(_request_finished, dispatch_uid="oidc_flows.servers.cores-release")
 
 
 def _build_core(server: AuthorizationServer) -> tuple[OAuthLibCore, Any]:
@@ -148,8 +155,9 @@ def _build_core(server: AuthorizationServer) -> tuple[OAuthLibCore, Any]:
 def oauthlib_core(server: AuthorizationServer, *, http_request: HttpRequest | None = None) -> OAuthLibCore:
     """An oauthlib server whose validator and token generator are bound to ``server`` and ``http_request``.
 
-    Building one costs more than some endpoints' own work, so each thread keeps one per server and
-    configuration stamp, and binds it to the request at hand: this thread's next request rebinds it.
+    Building one (validator, grant types, token handlers) on every request is wasted work, so each
+    thread keeps one per server and configuration stamp and binds it to the request at hand; the
+    binding is dropped when the response is finished (``request_finished``).
     """
     key = (getattr(server, "_snapshot_stamp", None) or (server.pk, server.updated), _settings_generation)
     cores: dict[Any, tuple] = _cores.__dict__.setdefault("by_server", {})
