@@ -66,6 +66,29 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The protocol endpoints and the health checks read no session, cookie, CSRF token, message or
+# signed-in user: the WSGI entry (idp/wsgi.py, oidc_flows.lean) runs them with only the middleware
+# that guards every request in production: the request log, the database-outage 503, and the TLS
+# redirect and HSTS. Views are "<app>:<url name>" (any server's URL) or a bare url name.
+OIDC_FLOWS_LEAN = {
+    "VIEWS": [
+        *(f"oidc_flows:{name}" for name in ("token", "introspect", "revoke", "keys", "userinfo")),
+        *(f"oidc_flows:{name}" for name in ("openid-configuration", "oauth-authorization-server")),
+        *(f"oidc_flows:{name}" for name in ("rfc8414-metadata", "rfc8414-openid-configuration")),
+        "healthz",
+        "readyz",
+    ],
+    "MIDDLEWARE": [
+        "oidc_flows.middleware.RequestLogMiddleware",
+        "oidc_flows.middleware.DatabaseUnavailableMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+    ],
+    # JWKS and discovery: seconds a process answers from its rendering before it reads the server's
+    # stamp again. 0: every request reads it, so a change on any node shows at once. A few seconds cut
+    # their CPU by half or more; verifiers keep these documents for 5 minutes anyway.
+    "PUBLIC_DOCUMENTS_RECHECK_SECONDS": env.float("IDP_PUBLIC_DOCUMENTS_RECHECK_SECONDS", default=0),
+}
+
 ROOT_URLCONF = "idp.urls"
 WSGI_APPLICATION = "idp.wsgi.application"
 

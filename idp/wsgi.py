@@ -1,8 +1,8 @@
-"""WSGI entry point (gunicorn idp.wsgi)."""
+"""WSGI entry point (gunicorn idp.wsgi): the protocol endpoints take the lean stack (oidc_flows.lean)."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+from oidc_flows.lean import get_wsgi_application
 
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "idp.settings")

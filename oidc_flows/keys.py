@@ -81,4 +81,19 @@ def published(server: AuthorizationServer, *, now: datetime | None = None) -> li
 
 def jwks(server: AuthorizationServer) -> dict[str, list[dict]]:
     """The server's JWK Set: public parts only."""
-    return {"keys": [key.public_jwk for key in snapshots.of(server).published_keys()]}
+    return jwks_until(server)[0]
+
+
+def jwks_until(
+    server: AuthorizationServer, *, now: datetime | None = None
+) -> tuple[dict[str, list[dict]], datetime | None]:
+    """The server's JWK Set as of ``now``, and the moment it changes by itself (or ``None``: not before a change).
+
+    Only time takes a key out of the set without a change to the rows: a retired key leaves when its
+    grace period ends. Everything else bumps the server's stamp, and with it the snapshot.
+    """
+    now = now or timezone.now()
+    keys = snapshots.of(server).published_keys(now)
+    grace = timedelta(seconds=flows_settings().RETIRED_KEY_PUBLISH_SECONDS)
+    ends = [k.retired_at + grace for k in keys if k.status == KeyStatus.RETIRED and k.retired_at]
+    return {"keys": [key.public_jwk for key in keys]}, min(ends, default=None)

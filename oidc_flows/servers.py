@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from django.core.signals import request_finished, setting_changed
 from django.db import transaction
 from django.http import HttpRequest
 from oauth2_provider.oauth2_backends import OAuthLibCore
@@ -67,10 +69,14 @@ class PasswordGrant(OpenIDGrantTypeBase):
         self.proxy_target = ResourceOwnerPasswordCredentialsGrant(request_validator=request_validator, **kwargs)
 
     def create_token_response(self, request: OAuthRequest, token_handler: BearerToken) -> tuple:
-        # oauthlib calls the password grant's modifiers with the token only; bind the rest here
-        # (this grant object lives for one request: servers are built per request).
+        # oauthlib calls the password grant's modifiers with the token only; bind the rest here. This
+        # grant object serves one request at a time (oauthlib_core: one server per thread), and the
+        # binding is dropped afterwards so that no request outlives its own.
         self.proxy_target._token_modifiers = [lambda token: self.add_id_token(token, token_handler, request)]
-        return self.proxy_target.create_token_response(request, token_handler)
+        try:
+            return self.proxy_target.create_token_response(request, token_handler)
+        finally:
+            self.proxy_target._token_modifiers = []
 
 
 class FlowsServer(Server):
@@ -105,19 +111,65 @@ class FlowsServer(Server):
         super().validate_userinfo_request(request)
 
 
-def oauthlib_core(server: AuthorizationServer, *, http_request: HttpRequest | None = None) -> OAuthLibCore:
-    """An oauthlib server whose validator and token generator are bound to ``server``."""
+#: This thread's oauthlib cores: {server pk: (key, core, validator)}. One per thread, never shared:
+#: the validator is rebound to each request (gthread workers serve requests on several threads).
+_cores = threading.local()
+#: Bumped when settings change (tests): DOT and oauthlib read some of them when a server is built.
+_settings_generation = 0
+_MAX_CORES_PER_THREAD = 64
+
+
+def _settings_changed(**kwargs: Any) -> None:
+    global _settings_generation
+    _settings_generation += 1
+
+
+def _request_finished(**kwargs: Any) -> None:
+    # Sent from the thread that served the request: its answer is out, so let go of the request.
+    for _, _, validator in getattr(_cores, "by_server", {}).values():
+        validator.http_request = None
+
+
+setting_changed.connect(_settings_changed, dispatch_uid="oidc_flows.servers.cores")
+request_finished.connect(_request_finished, dispatch_uid="oidc_flows.servers.cores-release")
+
+
+def _build_core(server: AuthorizationServer) -> tuple[OAuthLibCore, Any]:
     from . import tokens  # tokens imports the validator's helpers; keep the import graph acyclic
     from .validators import FlowsValidator
 
-    validator = FlowsValidator(server, http_request)
+    validator = FlowsValidator(server)
+
+    def token_generator(request: OAuthRequest) -> str:
+        return tokens.access_token_generator(validator.server)(request)  # the server of this request
+
     oauth_server = FlowsServer(
         validator,
         token_expires_in=validator.access_token_seconds,  # the access policy rule decides
-        token_generator=tokens.access_token_generator(server),
+        token_generator=token_generator,
         refresh_token_generator=tokens.opaque_token,
     )
-    return OAuthLibCore(oauth_server)
+    return OAuthLibCore(oauth_server), validator
+
+
+def oauthlib_core(server: AuthorizationServer, *, http_request: HttpRequest | None = None) -> OAuthLibCore:
+    """An oauthlib server whose validator and token generator are bound to ``server`` and ``http_request``.
+
+    Building one (validator, grant types, token handlers) on every request is wasted work, so each
+    thread keeps one per server and configuration stamp and binds it to the request at hand; the
+    binding is dropped when the response is finished (``request_finished``).
+    """
+    key = (getattr(server, "_snapshot_stamp", None) or (server.pk, server.updated), _settings_generation)
+    cores: dict[Any, tuple] = _cores.__dict__.setdefault("by_server", {})
+    found = cores.get(server.pk)
+    if found is None or found[0] != key:
+        if len(cores) >= _MAX_CORES_PER_THREAD:
+            cores.clear()  # servers come and go (tests); the live ones are built again at once
+        found = cores[server.pk] = (key, *_build_core(server))
+    _, core, validator = found
+    validator.server = server
+    validator.http_request = http_request
+    return core
 
 
 @transaction.atomic
