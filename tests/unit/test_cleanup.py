@@ -224,18 +224,19 @@ def test_expired_sign_in_rows_and_old_events_go(owner):
     from oidc_flows.authn.models import AuthEvent, OneTimeToken, TokenPurpose, Transaction
 
     user = owner["user"]
+    now = timezone.now()  # onetime.issue reads the clock: the module's NOW may be minutes old by now
     old_tx = Transaction.objects.create(
-        token_hash="a" * 64, user=user, status="MFA_REQUIRED", expires=NOW - AGO["1 min"]
+        token_hash="a" * 64, user=user, status="MFA_REQUIRED", expires=now - AGO["1 min"]
     )
     live_tx = Transaction.objects.create(
-        token_hash="b" * 64, user=user, status="MFA_REQUIRED", expires=NOW + AGO["1 min"]
+        token_hash="b" * 64, user=user, status="MFA_REQUIRED", expires=now + AGO["1 min"]
     )
     onetime.issue(TokenPurpose.SESSION, user, seconds=-60)
     onetime.issue(TokenPurpose.RECOVERY, user, seconds=3600)
-    AuthEvent.objects.create(event_type="x", outcome="SUCCESS", created=NOW - timedelta(days=91))
-    recent = AuthEvent.objects.create(event_type="x", outcome="SUCCESS", created=NOW - timedelta(days=89))
+    AuthEvent.objects.create(event_type="x", outcome="SUCCESS", created=now - timedelta(days=91))
+    recent = AuthEvent.objects.create(event_type="x", outcome="SUCCESS", created=now - timedelta(days=89))
 
-    counts = clear()
+    counts = cleanup.clear_expired(now=now, grace=GRACE)
 
     assert (counts["sign-in transactions"], counts["session and recovery tokens"], counts["sign-in events"]) == (
         1,
