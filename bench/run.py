@@ -89,7 +89,7 @@ def django_env(settings: str, database_url: str, extra: dict[str, str]) -> dict[
 def database_url(args, database: str, log_dir: Path) -> str:
     if args.database == "sqlite":
         return f"sqlite:///{log_dir / database}.sqlite3"
-    return f"{PG}/{database}"
+    return f"{PG}/{database}?conn_max_age=600"  # DOT's settings read it; ours reads CONN_MAX_AGE (above)
 
 
 def start_django(
@@ -374,7 +374,7 @@ def main() -> int:
         print(f"# oidc_flows benchmarks — {time.strftime('%Y-%m-%d %H:%M %Z')}, {machine()}")
         print(f"\ncommand: {' '.join(sys.argv)}; logs in {log_dir}  ")
         print(f"database: {database_kind(args)}  ")
-        print(f"servers: {servers_line(args)}; node: one process")
+        print(f"servers: {servers_line(args)}" + ("; node: one process" if "node" in kinds.values() else ""))
         for scenario in args.scenarios.split(","):
             runners = {name: t for name, t in targets.items() if scenario in t.steps}
             if scenario == "client_credentials" and not args.smoke:

@@ -168,13 +168,26 @@ def serve(
     """Start a WSGI application (``package.wsgi``) under ``server``, one of SERVERS, on 127.0.0.1:port.
 
     gthread and sync: gunicorn, which also reads ./gunicorn.conf.py (the project's production settings);
-    these flags win over it. granian: its workers are forked children of the granian process, so the
-    process tree read by System.server_cpu holds them all, as it does gunicorn's master and workers.
+    these flags win over it. granian: our IdP with the project's granian_conf.py (as ``make run``),
+    DOT with the same settings on granian's command line. granian's workers are forked children of
+    the granian process, so the process tree read by System.server_cpu holds them all, as it holds
+    gunicorn's master and workers.
     """
-    if server == "granian":
+    if server == "granian" and wsgi == "idp.wsgi":
+        env = env | {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+        env |= {"SERVER_THREADS": str(threads), "LOG_LEVEL": "warning"}
+        args = [PYTHON, str(ROOT / "granian_conf.py")]
+    elif server == "granian":
         args = [GRANIAN, f"{wsgi}:application", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
-        args += ["--workers", str(workers), "--blocking-threads", str(threads), "--runtime-threads", "1"]
-        args += ["--no-access-log", "--log-level", "warning", "--no-ws"]
+        args += [
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--blocking-threads-idle-timeout",
+            "600",
+        ]
+        args += ["--http", "1", "--no-ws", "--no-access-log", "--log-level", "warning"]
     else:
         args = [GUNICORN, wsgi, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"]
         args += ["--worker-class", server] + (["--threads", str(threads)] if server == "gthread" else [])
