@@ -214,7 +214,7 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--db-prefix", default=os.environ.get("BENCH_DB_PREFIX", "bench"), help="<prefix>_authn")
-    parser.add_argument("--server", choices=systems.SERVERS, default="gthread", help="as bench/run.py's")
+    parser.add_argument("--server", choices=systems.SERVERS, default="granian", help="as bench/run.py's")
     parser.add_argument("--workers", type=int, default=0, help="worker processes (default: as bench/run.py's)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread; granian's blocking)")
     parser.add_argument("--mfa-transactions", type=int, default=8000, help="prepared for totp_verify")

@@ -9,13 +9,14 @@ Each system runs on this machine on a free port: ours on PostgreSQL (database ``
 dropped and re-created) with the Redis cache, or on SQLite with the local-memory cache as ``make
 run`` configures it (``--database sqlite``); DOT's defaults on the same database kind
 (``<prefix>_dot``); node-oidc-provider under node (if ``npm ci`` was run in bench/peers/node). The
-two Djangos run under gunicorn's gthread workers with the project's gunicorn.conf.py, gunicorn's
-sync workers or granian (``--server``; several, comma-separated, run side by side). For each
-scenario and concurrency the systems take turns (ours, DOT, node, ours, ...) so that noise from
-the rest of the machine hits all alike. Server CPU per request is read from /proc for the
-server's process tree (gunicorn or granian and their workers, or node); the load generator (this
-process) is not in it. PostgreSQL's CPU for the system's database is shown apart ("db ms"). The
-run ends with issue 13's targets, each met or missed by this run's figures.
+two Djangos run under granian with the project's granian_conf.py (as ``make run``), gunicorn's
+gthread workers with its gunicorn.conf.py, or gunicorn's sync workers (``--server``; several,
+comma-separated, run side by side). For each scenario and concurrency the systems take turns (ours,
+DOT, node, ours, ...) so that noise from the rest of the machine hits all alike. Server CPU per
+request is read from /proc for the server's process tree (granian or gunicorn and their workers,
+or node); the load generator (this process) is not in it. PostgreSQL's CPU for the system's
+database is shown apart ("db ms"). The run ends with issue 13's targets, each met or missed by
+this run's figures.
 """
 
 from __future__ import annotations
@@ -329,9 +330,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--server",
-        default="gthread",
-        help="the two Djangos' HTTP server: gthread, sync (gunicorn workers) or granian; several side by side: "
-        "gthread,sync,granian",
+        default="granian",
+        help="the two Djangos' HTTP server: granian (make run's, granian_conf.py), gthread or sync (gunicorn "
+        "workers, gunicorn.conf.py); several side by side: granian,gthread,sync",
     )
     parser.add_argument(
         "--workers", type=int, default=0, help="worker processes (default: one per CPU; sync: 2 × CPUs + 1)"
