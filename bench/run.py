@@ -387,7 +387,7 @@ def main() -> int:
             for concurrency in levels:
                 rows: dict[str, Row] = figures.setdefault(scenario, {}).setdefault(concurrency, {})
                 for target in runners.values():
-                    load.run(target.system.base_url, target.steps[scenario](), 1, min(0.3, args.seconds))  # warm
+                    load.run(target.system.base_url, target.steps[scenario](), 1, min(0.3, args.seconds / 4))  # warm
                 for _ in range(args.rounds):
                     for name, target in runners.items():
                         if name.endswith("(hashed secret)") and concurrency > 8:
