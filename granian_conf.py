@@ -8,6 +8,11 @@ GUNICORN_TIMEOUT: seconds a client may take to send a request's headers), FORWAR
 LOG_LEVEL, CONN_MAX_AGE. granian writes no access log: the application writes one JSON line per
 request itself (oidc_flows.middleware.RequestLogMiddleware), without the query strings an access log
 would contain.
+
+Unlike gunicorn, granian passes on request headers whose names contain underscores
+(``X_Forwarded_Proto`` reaches Django as HTTP_X_FORWARDED_PROTO, and the last one sent wins): the
+TLS proxy in front must drop them (nginx does by default) or set X-Forwarded-Proto after them. It
+neither kills a worker stuck in a request (gunicorn's timeout) nor recycles workers (max_requests).
 """
 
 from __future__ import annotations
