@@ -1,4 +1,5 @@
-# make run: set everything up and run the IdP (SQLite, local cache, demo data) on 127.0.0.1:$(PORT).
+# make run: set everything up and run the IdP (SQLite, local cache, demo data) on 127.0.0.1:$(PORT),
+# under granian (granian_conf.py; gunicorn.conf.py stays supported: gunicorn idp.wsgi -c gunicorn.conf.py).
 # make test: set everything up and run the test suite (DATABASE_URL=postgres://... for PostgreSQL).
 PYTHON ?= python3
 VENV   ?= .venv
@@ -29,7 +30,7 @@ $(NODE_TESTS): tests/interop/js/package-lock.json
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py idp_demo
-	DEBUG=1 WEB_CONCURRENCY=2 exec $(BIN)/gunicorn idp.wsgi -c gunicorn.conf.py
+	DEBUG=1 WEB_CONCURRENCY=2 exec $(BIN)/python granian_conf.py
 
 # axe-core for tests/authn's accessibility checks, from the lockfile; without npm those tests skip.
 AXE_TESTS := tests/authn/js/node_modules/.package-lock.json

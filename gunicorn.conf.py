@@ -1,5 +1,8 @@
 """gunicorn settings for the idp project: ``gunicorn idp.wsgi -c gunicorn.conf.py``.
 
+``make run`` uses granian (granian_conf.py, the same environment variables and defaults), which costs
+less CPU per request here (bench/run.py --server gthread,granian); gunicorn stays supported.
+
 Everything can be changed from the environment: HOST, PORT, WEB_CONCURRENCY (worker processes),
 GUNICORN_THREADS, GUNICORN_TIMEOUT, FORWARDED_ALLOW_IPS, LOG_LEVEL, CONN_MAX_AGE. The access log is
 off: the application writes one JSON line per request itself (oidc_flows.middleware.RequestLogMiddleware),

@@ -128,7 +128,7 @@ def setup() -> None:
 
 
 def start(args: argparse.Namespace, log_dir: Path) -> systems.System:
-    """Fresh database, migrate, the set-up above, then gunicorn on a free port (bench/run.py's way)."""
+    """Fresh database, migrate, the set-up above, then the HTTP server on a free port (bench/run.py's way)."""
     port = systems.free_port()
     extra = {
         "IDP_BASE_URL": f"http://127.0.0.1:{port}",
@@ -137,7 +137,7 @@ def start(args: argparse.Namespace, log_dir: Path) -> systems.System:
         COUNT: str(args.mfa_transactions),
     }
     if args.database == "postgres":
-        database_url = f"{run.PG}/bench_authn?conn_max_age=600"
+        database_url = f"{run.PG}/{args.db_prefix}_authn"
         systems.recreate_database(database_url)
         extra["CACHE_URL"] = f"{run.REDIS}?key_prefix=bench-authn-{os.getpid()}-{int(time.time())}"
     else:
@@ -147,7 +147,8 @@ def start(args: argparse.Namespace, log_dir: Path) -> systems.System:
     began = time.monotonic()
     info = json.loads(systems.run_checked([systems.PYTHON, str(Path(__file__).resolve())], env | {ROLE: "setup"}))
     info["setup_seconds"] = time.monotonic() - began
-    process = systems.gunicorn("ours", "idp.wsgi", env, port, args.workers, args.threads, log_dir)
+    workers = run.workers(args, args.server)
+    process = systems.serve(args.server, "idp.wsgi", env, port, workers, args.threads, log_dir / "ours.log")
     base_url = f"http://127.0.0.1:{port}"
     systems.wait_until_up(base_url + "/healthz", process, log_dir / "ours.log")
     system = systems.System("ours", base_url, process, database_url if args.database == "postgres" else "", info)
@@ -212,10 +213,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (gthread)")
+    parser.add_argument("--db-prefix", default=os.environ.get("BENCH_DB_PREFIX", "bench"), help="<prefix>_authn")
+    parser.add_argument("--server", choices=systems.SERVERS, default="granian", help="as bench/run.py's")
+    parser.add_argument("--workers", type=int, default=0, help="worker processes (default: as bench/run.py's)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread; granian's blocking)")
     parser.add_argument("--mfa-transactions", type=int, default=8000, help="prepared for totp_verify")
     args = parser.parse_args()
+    args.servers = [args.server]
     if args.smoke:
         args.seconds, args.rounds, args.concurrency = 0.7, 1, "1,4"
         if args.mfa_transactions == parser.get_default("mfa_transactions"):
@@ -229,7 +233,7 @@ def main() -> int:
     try:
         info = system.info
         prepared = Prepared(info["mfa"])
-        target = run.Target(system, None)
+        target = run.Target("ours", system, None)
         target.steps |= {
             "healthz": healthz_step,
             "primary": lambda: primary_step(info),
@@ -239,7 +243,7 @@ def main() -> int:
         print(f"\ncommand: {' '.join(sys.argv)}; logs in {log_dir}")
         database = "PostgreSQL + Redis cache" if args.database == "postgres" else "SQLite + local-memory cache"
         print(
-            f"gunicorn: {args.workers} workers × {args.threads} threads (gthread, gunicorn.conf.py); {database}; "
+            f"{run.servers_line(args)}; {database}; "
             f"password hasher: {info['password_hasher']}; rate limits raised ({LIMITS_ENV}); "
             f"{len(info['mfa'])} MFA transactions prepared in {info['setup_seconds']:.1f} s"
         )
@@ -249,14 +253,11 @@ def main() -> int:
                 load.run(system.base_url, target.steps[scenario](), 1, min(0.3, args.seconds))  # warm
                 total = run.Row()
                 for _ in range(args.rounds):
-                    row = run.measure(target, scenario, concurrency, args.seconds)
-                    total.result.merge(row.result)
-                    total.server_cpu += row.server_cpu
-                    total.db_cpu += row.db_cpu
+                    total.add(run.measure(target, scenario, concurrency, args.seconds))
                 if total.result.errors:
                     failed += total.result.errors
                     print(f"\nFAILED {scenario} c={concurrency}: {total.result.first_error}", file=sys.stderr)
-                print(run.table(scenario, concurrency, {"ours": total}), flush=True)
+                print(run.table(scenario, concurrency, {"ours": total}, {"ours": "ours"}), flush=True)
         print(f"\n{prepared.left} prepared MFA transactions left unused")
         if not args.smoke:
             print("\n### Password hashing in this process (CPU per hash)\n")

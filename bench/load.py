@@ -73,6 +73,7 @@ class Client:
 class Result:
     steps: int = 0
     errors: int = 0
+    unavailable: int = 0  # of the errors, HTTP 503 answers (SQLite's "database is locked", an outage...)
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     first_error: str = ""
@@ -80,6 +81,7 @@ class Result:
     def merge(self, other: Result) -> None:
         self.steps += other.steps
         self.errors += other.errors
+        self.unavailable += other.unavailable
         self.seconds += other.seconds
         self.latencies += other.latencies
         self.first_error = self.first_error or other.first_error
@@ -116,6 +118,7 @@ def run(base_url: str, step: Step, concurrency: int, seconds: float) -> Result:
                     step(client, index)
                 except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
                     mine.errors += 1
+                    mine.unavailable += "HTTP 503" in str(exc)
                     mine.first_error = mine.first_error or f"{type(exc).__name__}: {exc}"[:300]
                     client.close()
                     client = Client(base_url)
@@ -135,8 +138,5 @@ def run(base_url: str, step: Step, concurrency: int, seconds: float) -> Result:
         thread.join()
     total = Result(seconds=time.perf_counter() - began)
     for result in results:
-        total.steps += result.steps
-        total.errors += result.errors
-        total.latencies += result.latencies
-        total.first_error = total.first_error or result.first_error
+        total.merge(result)
     return total

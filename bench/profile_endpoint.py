@@ -3,7 +3,8 @@
 
     .venv/bin/python bench/profile_endpoint.py client_credentials [-n 300] [--sql]
 
-Uses its own PostgreSQL database (``bench_profile``, re-created) and the Redis cache, like run.py.
+Uses its own PostgreSQL database (``<BENCH_DB_PREFIX>_profile``, default ``bench_profile``, re-created)
+and the Redis cache, like run.py.
 cProfile on CPU time (top functions by cumulative and own time); ``--sql`` prints the queries of
 one request instead. Logging is switched off (LOG_LEVEL=WARNING) so the profile shows the endpoint.
 """
@@ -38,7 +39,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=45, help="functions to list")
     args = parser.parse_args()
 
-    database_url = f"{PG}/bench_profile?conn_max_age=600"
+    database_url = f"{PG}/{os.environ.get('BENCH_DB_PREFIX', 'bench')}_profile?conn_max_age=600"
     env = {
         "DJANGO_SETTINGS_MODULE": "idp.settings",
         "DATABASE_URL": database_url,

@@ -11,7 +11,10 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from .load import Client, Failed, Response, Step
@@ -51,6 +54,22 @@ DOT = Endpoints(
 NODE = Endpoints(
     token="/token", introspect="/token/introspection", jwks="/jwks", discovery="/.well-known/openid-configuration"
 )
+#: node-oidc-provider's resource whose JWT access tokens are signed ES256 (bench/peers/node/server.js).
+NODE_ES256_RESOURCE = "https://es256.example/"
+
+
+def ours_on(server_id: str) -> Endpoints:
+    """Our endpoints on another authorization server than ``default``."""
+    paths = {f.name: getattr(OURS, f.name) for f in fields(OURS) if isinstance(getattr(OURS, f.name), str)}
+    return replace(OURS, **{k: v.replace("/oauth2/default/", f"/oauth2/{server_id}/") for k, v in paths.items()})
+
+
+def jwt_header(token: str) -> dict:
+    """The protected header of a compact JWS (not verified: the scenario checks which algorithm signed)."""
+    head = token.split(".", 1)[0]
+    return json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+
+
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -122,8 +141,10 @@ def userinfo(ep: Endpoints, access_token: str) -> Step:
     return step
 
 
-def code_flow(client: Client, ep: Endpoints, web: dict, user: dict) -> dict:
-    """Authorization code + PKCE: /authorize, sign-in if needed, consent remembered, code exchange."""
+def authorize(client: Client, ep: Endpoints, web: dict, user: dict) -> tuple[str, str]:
+    """Authorization code + PKCE up to the code: /authorize, sign-in if needed, consent remembered.
+
+    Returns the code and its PKCE verifier."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     query = {
@@ -144,27 +165,31 @@ def code_flow(client: Client, ep: Endpoints, web: dict, user: dict) -> dict:
         if csrf is None:
             raise Failed("sign-in page: no CSRF token")
         next_url = parse_qs(urlsplit(location).query)["next"][0]
-        fields = {
+        answers = {
             "csrfmiddlewaretoken": csrf.group(1).decode(),
             "username": user["username"],
             "password": user["password"],
             "next": next_url,
         }
-        signed_in = expect(client.request("POST", _local(location), urlencode(fields), FORM), 302, "sign-in")
+        signed_in = expect(client.request("POST", _local(location), urlencode(answers), FORM), 302, "sign-in")
         answer = expect(client.request("GET", _local(signed_in.header("Location"))), 302, "authorize after sign-in")
         location = answer.header("Location")
     params = parse_qs(urlsplit(location).query)
     if "code" not in params:
         raise Failed(f"authorize: no code in the redirect (consent page or error?): {location[:200]}")
-    body = urlencode(
-        {
-            "grant_type": "authorization_code",
-            "code": params["code"][0],
-            "redirect_uri": web["redirect_uri"],
-            "code_verifier": verifier,
-        }
-    )
-    answer = client.request("POST", ep.token, body, FORM | basic(web["client_id"], web["secret"]))
+    return params["code"][0], verifier
+
+
+def exchange(client: Client, ep: Endpoints, web: dict, code: str, verifier: str) -> Response:
+    """The code exchange at the token endpoint (the answer, unchecked)."""
+    grant = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+    body = urlencode(grant | {"redirect_uri": web["redirect_uri"]})
+    return client.request("POST", ep.token, body, FORM | basic(web["client_id"], web["secret"]))
+
+
+def code_flow(client: Client, ep: Endpoints, web: dict, user: dict) -> dict:
+    """Authorization code + PKCE: /authorize, sign-in if needed, consent remembered, code exchange."""
+    answer = exchange(client, ep, web, *authorize(client, ep, web, user))
     return expect_json(answer, "code exchange", "access_token", "id_token", "refresh_token")
 
 
@@ -186,3 +211,53 @@ def refresh(ep: Endpoints, web: dict, chains: list[str]) -> Step:
         chains[index] = data["refresh_token"]
 
     return step
+
+
+def race(base_url: str, attempt: Callable[[Client], Response], n: int) -> Counter:
+    """``n`` threads send the same request at once (connected first, released together).
+
+    Returns how the answers were spread: "ok" (HTTP 200), "invalid_grant" (HTTP 400 invalid_grant),
+    or "HTTP <status>" for anything else (a 503 "database is locked", a 500...)."""
+    clients = [Client(base_url) for _ in range(n)]
+    for client in clients:
+        client.request("GET", "/healthz")  # connected before the start line, so all arrive together
+    start_line, outcomes, lock = threading.Barrier(n), Counter(), threading.Lock()
+
+    def run(client: Client) -> None:
+        start_line.wait()
+        try:
+            answer = attempt(client)
+            if answer.status == 200:
+                outcome = "ok"
+            elif answer.status == 400 and b"invalid_grant" in answer.body:
+                outcome = "invalid_grant"
+            else:
+                outcome = f"HTTP {answer.status}"
+        except Exception as exc:  # noqa: BLE001 - a dropped connection is an outcome too
+            outcome = type(exc).__name__
+        with lock:
+            outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
+    return outcomes
+
+
+def race_code(base_url: str, ep: Endpoints, web: dict, user: dict, n: int = 20) -> Counter:
+    """One fresh code, exchanged by ``n`` clients at once: exactly one may get tokens (RFC 6749 §4.1.2)."""
+    client = Client(base_url)
+    code, verifier = authorize(client, ep, web, user)
+    client.close()
+    return race(base_url, lambda c: exchange(c, ep, web, code, verifier), n)
+
+
+def race_refresh(base_url: str, ep: Endpoints, web: dict, refresh_token: str, n: int = 20) -> Counter:
+    """One refresh token, used by ``n`` clients at once: rotation lets exactly one win."""
+    body = urlencode({"grant_type": "refresh_token", "refresh_token": refresh_token})
+    headers = FORM | basic(web["client_id"], web["secret"])
+    return race(base_url, lambda c: c.request("POST", ep.token, body, headers), n)

@@ -22,13 +22,15 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 
 from oidc_flows import consent, servers  # noqa: E402
-from oidc_flows.models import Scope  # noqa: E402
+from oidc_flows.models import Scope, SigningKey  # noqa: E402
+from oidc_flows.models.keys import KeyAlg, KeyStatus  # noqa: E402
 from oidc_flows.registration import register_application  # noqa: E402
 
 
 PASSWORD = "bench: correct horse battery staple"
 REDIRECT_URI = "https://rp.example/cb"
 SCOPES = "openid profile email offline_access"
+ES256_SERVER = "bench-es256"
 
 server = servers.resolve("default")
 Scope.objects.get_or_create(server=server, name="api:read", defaults={"description": "Read the API"})
@@ -37,9 +39,17 @@ web, web_secret = register_application("bench web", "web", redirect_uris=[REDIRE
 user = get_user_model().objects.create_user("bench", email="bench@example.com", password=PASSWORD)
 consent.remember(user, web, server, SCOPES.split())  # consent remembered: the flow skips the consent page
 
+# client_credentials signed ES256: a custom server (the default policy) whose keys are P-256 ones.
+es256 = servers.create_server(ES256_SERVER, name="bench ES256", default_policy=True)
+SigningKey.objects.filter(server=es256).delete()  # create_server made keys of OIDC_FLOWS["SIGNING_ALG"] (RS256)
+for status in (KeyStatus.ACTIVE, KeyStatus.NEXT):
+    SigningKey.objects.generate(es256, status=status, alg=KeyAlg.ES256)
+Scope.objects.get_or_create(server=es256, name="api:read", defaults={"description": "Read the API"})
+
 json.dump(
     {
         "server": "default",
+        "es256_server": ES256_SERVER,
         "service": {"client_id": service.client_id, "secret": service_secret, "scope": "api:read"},
         "web": {"client_id": web.client_id, "secret": web_secret, "redirect_uri": REDIRECT_URI, "scope": SCOPES},
         "user": {"username": "bench", "password": PASSWORD},

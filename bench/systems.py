@@ -1,6 +1,6 @@
 """Start the systems under test on free loopback ports, and read their CPU time from /proc.
 
-Server CPU = utime + stime of the server's process tree (gunicorn master and workers, or node),
+Server CPU = utime + stime of the server's process tree (gunicorn or granian and their workers, or node),
 read before and after a measurement; the load generator runs in this process and is not counted.
 The PostgreSQL backends serving the system's database are read the same way and reported apart.
 """
@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else "python3"
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn") if (ROOT / ".venv").exists() else "gunicorn"
+GRANIAN = str(ROOT / ".venv" / "bin" / "granian") if (ROOT / ".venv").exists() else "granian"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -79,6 +80,11 @@ def admin_dsn(database_url: str) -> str:
 
 def recreate_database(database_url: str) -> None:
     """Drop and create the database a URL names (a fresh one per run: no tokens left from the last)."""
+    if database_url.startswith("sqlite:"):
+        path = Path(database_url.partition("?")[0].removeprefix("sqlite:///"))
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+        return
     name = database_url.partition("?")[0].rpartition("/")[2]
     with psycopg.connect(admin_dsn(database_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -86,7 +92,11 @@ def recreate_database(database_url: str) -> None:
 
 
 def database_backends(database_url: str) -> list[int]:
-    """PIDs of the PostgreSQL backends connected to the database (if PostgreSQL runs on this machine)."""
+    """PIDs of the PostgreSQL backends connected to the database (if PostgreSQL runs on this machine).
+
+    SQLite runs inside the server's processes: its CPU is already in the server's figure."""
+    if not database_url.startswith("postgres"):
+        return []
     name = database_url.partition("?")[0].rpartition("/")[2]
     with psycopg.connect(admin_dsn(database_url), autocommit=True) as conn:
         rows = conn.execute(
@@ -149,11 +159,36 @@ def run_checked(args: list[str], env: dict[str, str], cwd: Path = ROOT) -> str:
     return done.stdout
 
 
-def gunicorn(
-    name: str, wsgi: str, env: dict[str, str], port: int, workers: int, threads: int, log_dir: Path
+SERVERS = ("gthread", "sync", "granian")
+
+
+def serve(
+    server: str, wsgi: str, env: dict[str, str], port: int, workers: int, threads: int, log: Path
 ) -> subprocess.Popen:
-    log = log_dir / f"{name}.log"
-    args = [GUNICORN, wsgi, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"]
-    # gunicorn also reads ./gunicorn.conf.py (the project's production settings); these flags win over it.
-    args += ["--threads", str(threads), "--worker-class", "gthread"] if threads > 1 else ["--worker-class", "sync"]
+    """Start a WSGI application (``package.wsgi``) under ``server``, one of SERVERS, on 127.0.0.1:port.
+
+    gthread and sync: gunicorn, which also reads ./gunicorn.conf.py (the project's production settings);
+    these flags win over it. granian: our IdP with the project's granian_conf.py (as ``make run``),
+    DOT with the same settings on granian's command line. granian's workers are forked children of
+    the granian process, so the process tree read by System.server_cpu holds them all, as it holds
+    gunicorn's master and workers.
+    """
+    if server == "granian" and wsgi == "idp.wsgi":
+        env = env | {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+        env |= {"SERVER_THREADS": str(threads), "LOG_LEVEL": "warning"}
+        args = [PYTHON, str(ROOT / "granian_conf.py")]
+    elif server == "granian":
+        args = [GRANIAN, f"{wsgi}:application", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)]
+        args += [
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--blocking-threads-idle-timeout",
+            "600",
+        ]
+        args += ["--http", "1", "--no-ws", "--no-access-log", "--log-level", "warning"]
+    else:
+        args = [GUNICORN, wsgi, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"]
+        args += ["--worker-class", server] + (["--threads", str(threads)] if server == "gthread" else [])
     return subprocess.Popen(args, env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)

@@ -1,5 +1,6 @@
-// node-oidc-provider as the benchmark's peer: client_credentials issuing RS256 JWT access tokens
-// (resource indicators), introspection, JWKS and discovery. Started by bench/run.py:
+// node-oidc-provider as the benchmark's peer: client_credentials issuing JWT access tokens signed RS256
+// (the default resource) or ES256 (resource https://es256.example/), opaque ones for introspection,
+// JWKS and discovery. Started by bench/run.py:
 //   PORT=... BENCH_CLIENT_SECRET=... node server.js
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
@@ -7,10 +8,12 @@ import Provider from 'oidc-provider';
 
 const port = Number(process.env.PORT);
 const issuer = `http://127.0.0.1:${port}`;
-const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
 
 const JWT_API = 'https://api.example/';
 const OPAQUE_API = 'https://opaque.example/'; // introspection: JWT access tokens are not stored, opaque ones are
+const ES256_API = 'https://es256.example/'; // the same JWT access token, signed with the P-256 key
 
 const provider = new Provider(issuer, {
   clients: [{
@@ -21,7 +24,12 @@ const provider = new Provider(issuer, {
     response_types: [],
     token_endpoint_auth_method: 'client_secret_basic',
   }],
-  jwks: { keys: [{ ...jwk, kid: 'bench-rs256', alg: 'RS256', use: 'sig' }] },
+  jwks: {
+    keys: [
+      { ...rsa, kid: 'bench-rs256', alg: 'RS256', use: 'sig' },
+      { ...ec, kid: 'bench-es256', alg: 'ES256', use: 'sig' },
+    ],
+  },
   cookies: { keys: [randomBytes(32).toString('hex')] },
   ttl: { ClientCredentials: 3600 },
   scopes: ['openid', 'offline_access', 'api:read'],
@@ -38,7 +46,7 @@ const provider = new Provider(issuer, {
         audience: resource,
         accessTokenTTL: 3600,
         accessTokenFormat: resource === OPAQUE_API ? 'opaque' : 'jwt',
-        jwt: { sign: { alg: 'RS256' } },
+        jwt: { sign: { alg: resource === ES256_API ? 'ES256' : 'RS256' } },
       }),
     },
   },
