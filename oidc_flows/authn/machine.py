@@ -21,7 +21,7 @@ from typing import Any, Final
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -254,8 +254,40 @@ def _traits(factor_type: str) -> factors.Traits:
     return factors.TRAITS[factor_type]
 
 
-def _real(factor: Factor) -> bool:
-    return factor.factor_type in factors.TRAITS and not _traits(factor.factor_type).backup_only
+def _real(factor_type: str) -> bool:
+    return factor_type in factors.TRAITS and not _traits(factor_type).backup_only
+
+
+_TYPES_SQL: dict[str, str] = {}
+
+
+def _active_types(user: AbstractBaseUser) -> list[str]:
+    """The types of ``user``'s active factors, one per factor: what a plan decides on.
+
+    SQL compiled once (every sign-in and every /authorize asks); the factors themselves are read only
+    when a plan shows them (``_active``).
+    """
+    conn = connections[Factor.objects.db]
+    sql = _TYPES_SQL.get(conn.vendor)
+    if sql is None:
+        qn, meta = conn.ops.quote_name, Factor._meta
+        column = {name: qn(meta.get_field(name).column) for name in ("factor_type", "user", "status")}
+        sql = _TYPES_SQL[conn.vendor] = (
+            f"SELECT {column['factor_type']} FROM {qn(meta.db_table)}"
+            f" WHERE {column['user']} = %s AND {column['status']} = %s"
+        )
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [user.pk, FactorStatus.ACTIVE])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _active(user: AbstractBaseUser, enrollment: dict[str, str], wanted: set[str] | None = None) -> list[Factor]:
+    """``user``'s active factors that the enrollment policy does not disable (and of the ``wanted`` types)."""
+    return [
+        f
+        for f in Factor.objects.filter(user=user, status=FactorStatus.ACTIVE)
+        if enrollment.get(f.factor_type) != Enrollment.DISABLED and (wanted is None or f.factor_type in wanted)
+    ]
 
 
 def _policies_of(tx: Transaction) -> tuple[policies.SignOn, dict[str, str]]:
@@ -273,12 +305,8 @@ def _plan(tx: Transaction) -> Plan:
     """What the sign-in of ``tx.user`` needs next, from the sign-on and enrollment policies."""
     user = tx.user
     rule, enrollment = _policies_of(tx)
-    active = [
-        f
-        for f in Factor.objects.filter(user=user, status=FactorStatus.ACTIVE)
-        if enrollment.get(f.factor_type) != Enrollment.DISABLED
-    ]
-    real = [f for f in active if _real(f)]
+    active = [t for t in _active_types(user) if enrollment.get(t) != Enrollment.DISABLED]
+    real = [t for t in active if _real(t)]
     acr_values = [v for v in tx.context.get("acr_values", []) if v in policies.ACR]
     phishing_resistant = any(policies.ACR[v].phishing_resistant for v in acr_values)
     wanted = {t for t in enrollment if rule.accepts(t) and (not phishing_resistant or _traits(t).phishing_resistant)}
@@ -293,7 +321,7 @@ def _plan(tx: Transaction) -> Plan:
     }[rule.mfa] and not (rule.once_per_session and session_has_mfa)
     needed = needed or policies.needs_step_up(acr_values, tx.amr, has_factor=bool(real))
 
-    have = {f.factor_type for f in active}
+    have = set(active)
     missing = [t for t, e in enrollment.items() if e == Enrollment.REQUIRED and t not in have]
     optional = [t for t, e in enrollment.items() if e == Enrollment.OPTIONAL and t not in have]
 
@@ -309,17 +337,16 @@ def _plan(tx: Transaction) -> Plan:
         ]
 
     if needed and not mfa_done:
-        usable = [f for f in active if f.factor_type in wanted]
-        if any(_real(f) for f in usable):
-            return Plan(S.MFA_REQUIRED, usable, [], False, rule)
+        if any(_real(t) for t in active if t in wanted):
+            return Plan(S.MFA_REQUIRED, _active(user, enrollment, wanted), [], False, rule)
         if real and "mfa" not in tx.amr:
             # A factor of another kind first: a password alone never enrolls a new factor for someone who has one.
-            return Plan(S.MFA_REQUIRED, active, [], False, rule)
+            return Plan(S.MFA_REQUIRED, _active(user, enrollment), [], False, rule)
         types = {t for t in wanted if enrollment[t] != Enrollment.DISABLED and not _traits(t).backup_only}
         return Plan(S.MFA_ENROLL, [], enroll_list(types | set(missing), set(missing)), False, rule)
     if missing:
         if real and "mfa" not in tx.amr:
-            return Plan(S.MFA_REQUIRED, active, [], False, rule)
+            return Plan(S.MFA_REQUIRED, _active(user, enrollment), [], False, rule)
         return Plan(S.MFA_ENROLL, [], enroll_list(set(missing) | set(optional), set(missing)), False, rule)
     if optional and tx.context.get("multi_optional") and not tx.context.get("skipped"):
         if not real or "mfa" in tx.amr:

@@ -124,11 +124,12 @@ def with_next(name: str, next_url: str) -> str:
 
 
 def links(next_url: str) -> dict[str, str]:
-    """The hosted pages' links, each carrying ``next`` along."""
+    """The hosted pages' links, each carrying ``next`` along (encoded once: it is a long /authorize URL)."""
+    query = f"?{QueryDict.fromkeys(['next'], next_url).urlencode()}" if next_url else ""
     return {
-        "forgot_url": with_next("oidc_flows:authn-signin-forgot-password", next_url),
-        "unlock_url": with_next("oidc_flows:authn-signin-unlock", next_url),
-        "sign_in_url": with_next("oidc_flows:login", next_url),
+        "forgot_url": reverse("oidc_flows:authn-signin-forgot-password") + query,
+        "unlock_url": reverse("oidc_flows:authn-signin-unlock") + query,
+        "sign_in_url": reverse("oidc_flows:login") + query,
     }
 
 
