@@ -37,6 +37,8 @@ from .models import Application, AuthorizationServer, BrowserSession, SessionApp
 AUTH_TIME_KEY = "oidc_flows.auth_time"
 #: Set when /authorize sent the user to sign in because of an ``id_token_hint`` naming someone else.
 HINT_SIGN_IN_KEY = "oidc_flows.hint_sign_in"
+#: The pk of this session's BrowserSession record: /authorize refreshes it without looking it up.
+RECORD_KEY = "oidc_flows.browser_session"
 #: Session keys the sign-in page keeps when signing in flushes the session (another user signs in).
 SURVIVES_SIGN_IN = (HINT_SIGN_IN_KEY,)
 #: Our ID tokens are about 1 kB; anything far larger is not one of them (and is not worth parsing).
@@ -95,20 +97,29 @@ def _user_agent(request: HttpRequest) -> str:
 
 
 def record_sign_in(request: HttpRequest, user: AbstractBaseUser) -> BrowserSession | None:
-    """Create (or refresh) the record of this browser's session for ``user``."""
+    """Create (or refresh) the record of this browser's session for ``user``.
+
+    One statement, INSERT ... ON CONFLICT (session_key) DO UPDATE: signing in again in the same session
+    refreshes the record and keeps its ``sid`` and ``created``.
+    """
     key = request.session.session_key
     if not key:
         return None
-    now = timezone.now()
-    record, _ = BrowserSession.objects.update_or_create(
+    record = BrowserSession(
         session_key=key,
-        defaults={
-            "user": user,
-            "user_agent": _user_agent(request),
-            "last_seen": now,
-            "expires": request.session.get_expiry_date(),
-        },
+        user=user,
+        user_agent=_user_agent(request),
+        last_seen=timezone.now(),
+        expires=request.session.get_expiry_date(),
     )
+    BrowserSession.objects.bulk_create(
+        [record],
+        update_conflicts=True,
+        unique_fields=["session_key"],
+        update_fields=["user", "user_agent", "last_seen", "expires"],
+    )
+    if record.pk is not None:  # returned by PostgreSQL and SQLite (not MySQL): the existing row's on a conflict
+        request.session[RECORD_KEY] = record.pk
     return record
 
 
@@ -127,15 +138,31 @@ def current_record(request: HttpRequest) -> BrowserSession | None:
 
 
 def record_authorization(request: HttpRequest, client: Application, server: AuthorizationServer) -> None:
-    """Note that this session signed ``client`` in through ``server`` (single sign-on bookkeeping)."""
-    record = current_record(request)
-    if record is None:
+    """Note that this session signed ``client`` in through ``server`` (single sign-on bookkeeping).
+
+    Two statements: refresh the session's record by the pk the session holds (and its key, so a stale pk
+    names nothing), then an upsert of the (record, client, server) row.
+    """
+    key = request.session.session_key
+    if not request.user.is_authenticated or not key:
         return
-    now = timezone.now()
-    SessionApplication.objects.update_or_create(
-        session=record, application=client, server=server, defaults={"last_seen": now}
+    now, expires = timezone.now(), request.session.get_expiry_date()
+    pk = request.session.get(RECORD_KEY)
+    if not (
+        isinstance(pk, int)
+        and BrowserSession.objects.filter(pk=pk, session_key=key).update(last_seen=now, expires=expires)
+    ):
+        record = current_record(request)  # signed in before records kept their pk in the session
+        if record is None or record.pk is None:
+            return
+        pk = request.session[RECORD_KEY] = record.pk
+        BrowserSession.objects.filter(pk=pk).update(last_seen=now, expires=expires)
+    SessionApplication.objects.bulk_create(
+        [SessionApplication(session_id=pk, application=client, server=server, last_seen=now)],
+        update_conflicts=True,
+        unique_fields=["session", "application", "server"],
+        update_fields=["last_seen"],
     )
-    BrowserSession.objects.filter(pk=record.pk).update(last_seen=now, expires=request.session.get_expiry_date())
 
 
 def session_store() -> type[SessionBase]:

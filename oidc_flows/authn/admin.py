@@ -301,7 +301,7 @@ class TrustedOriginAdmin(admin.ModelAdmin):
     list_filter = ("cors", "redirect", "is_active")
     search_fields = ("origin", "name")
 
-    # Every node caches the lists for ``origins.CACHE_SECONDS``; this node forgets them at once.
+    # Saving or deleting an origin stamps the change (authn.config), so every node uses it at its next request.
     def save_model(self, request: HttpRequest, obj: TrustedOrigin, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         origins.forget()

@@ -29,12 +29,18 @@ BACKEND = "oidc_flows.lockout.LockoutBackend"
 def redeem_session_token(request: HttpRequest, raw: Any) -> AbstractBaseUser | None:
     """Spend ``raw`` and sign this browser in as its user; None when it is unknown, spent or expired."""
     token = onetime.redeem(TokenPurpose.SESSION, raw) if isinstance(raw, str) else None
-    if token is None or not token.user.is_active:
+    if token is None:
         return None
-    data = token.data
-    if request.user.is_authenticated and request.user.pk != token.user.pk:
+    return sign_in(request, token.user, token.data)
+
+
+def sign_in(request: HttpRequest, user: AbstractBaseUser, data: dict[str, Any]) -> AbstractBaseUser | None:
+    """Sign this browser in as ``user`` with what a successful sign-in proved (a sessionToken's data)."""
+    if not user.is_active:
+        return None
+    if request.user.is_authenticated and request.user.pk != user.pk:
         logout(request)  # another user's session must not carry over
-    login(request, token.user, backend=BACKEND)
+    login(request, user, backend=BACKEND)
     session = request.session
     session[sessions.AUTH_TIME_KEY] = int(data.get("auth_time") or time.time())
     session[AMR_KEY] = list(data.get("amr") or ["pwd"])
@@ -43,8 +49,8 @@ def redeem_session_token(request: HttpRequest, raw: Any) -> AbstractBaseUser | N
     if idle:
         session.set_expiry(idle)
     session[DEADLINE_KEY] = int(time.time()) + lifetime if lifetime else None
-    events.record(events.SESSION_START, request=request, user=token.user, amr=session[AMR_KEY])
-    return token.user
+    events.record(events.SESSION_START, request=request, user=user, amr=session[AMR_KEY])
+    return user
 
 
 def amr(request: HttpRequest) -> list[str]:

@@ -21,11 +21,11 @@ from typing import Any, Final
 from django.contrib.auth import authenticate, get_user_model, password_validation
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .. import lockout
+from .. import lockout, snapshots
 from ..models import Application, AuthorizationServer, BrowserSession
 from . import events, factors, onetime, policies
 from .errors import AuthnError
@@ -87,6 +87,8 @@ class Step:
     factor_result: str | None = None
     password_expires: datetime | None = None
     relay_state: str = ""
+    #: SUCCESS of a hosted-page sign-in: what signs the browser in (amr, auth_time, lifetimes), no sessionToken.
+    session: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,9 @@ class Context:
     session_user: int | None = None
     session_amr: tuple[str, ...] = ()
     session_verified: tuple[str, ...] = ()
+    #: The hosted pages sign the browser in themselves on SUCCESS: a sessionToken would be issued and
+    #: redeemed in the same request, so none is (``Step.session`` carries what it would have carried).
+    hosted: bool = False
 
     def stored(self) -> dict[str, Any]:
         return {
@@ -114,6 +119,7 @@ class Context:
             "session_user": self.session_user,
             "session_amr": list(self.session_amr),
             "session_verified": list(self.session_verified),
+            "hosted": self.hosted,
         }
 
 
@@ -139,9 +145,13 @@ def _atomic(operation: Callable) -> Callable:
     return wrapper
 
 
-def _open(user: AbstractBaseUser | None, status: str, context: Context, **fields: Any) -> tuple[Transaction, str]:
+def _open(
+    user: AbstractBaseUser | None, status: str, context: Context, *, stored: bool = True, **fields: Any
+) -> tuple[Transaction, str]:
+    """A new transaction; ``stored=False`` leaves the INSERT to its first ``_save`` (a sign-in that succeeds
+    at once never has a row: its stateToken is never shown, so there is nothing to name or spend)."""
     raw = onetime.new_token()
-    tx = Transaction.objects.create(
+    tx = Transaction(
         token_hash=onetime.digest(raw, purpose="state"),
         user=user,
         status=status,
@@ -150,6 +160,8 @@ def _open(user: AbstractBaseUser | None, status: str, context: Context, **fields
         context=context.stored(),
         **fields,
     )
+    if stored:
+        tx.save(force_insert=True)
     return tx, raw
 
 
@@ -181,16 +193,29 @@ def _end(tx: Transaction, status: str | None = None) -> None:
     tx.status = status or tx.status
     tx.ended = timezone.now()
     tx.challenge = {}
-    tx.save()
+    if tx.pk is not None:  # never stored (ended in the request that opened it): nothing to spend
+        tx.save()
 
 
-def _client_and_server(tx: Transaction) -> tuple[Application | None, AuthorizationServer | None]:
+class _Named:
+    """The client or server a transaction's context names; its pk is read (SQL compiled once) only if a rule asks."""
+
+    def __init__(self, model: type, field: str, value: str) -> None:
+        self.model, self.field, self.value = model, field, value
+
+    @functools.cached_property
+    def pk(self) -> int | None:
+        row = snapshots.read_stamp(self.model, ("id",), (self.field,), [self.value]) if self.value else None
+        return row[0] if row else None
+
+
+def _client_and_server(tx: Transaction) -> tuple[Any, Any]:
     cached = getattr(tx, "_client_and_server", None)
     if cached is None:
-        client_id, server_id = tx.context.get("client_id"), tx.context.get("server_id")
-        client = Application.objects.filter(client_id=client_id).first() if client_id else None
-        server = AuthorizationServer.objects.filter(server_id=server_id).first() if server_id else None
-        cached = tx._client_and_server = (client, server)
+        cached = tx._client_and_server = (
+            _Named(Application, "client_id", tx.context.get("client_id") or ""),
+            _Named(AuthorizationServer, "server_id", tx.context.get("server_id") or ""),
+        )
     return cached
 
 
@@ -229,8 +254,40 @@ def _traits(factor_type: str) -> factors.Traits:
     return factors.TRAITS[factor_type]
 
 
-def _real(factor: Factor) -> bool:
-    return factor.factor_type in factors.TRAITS and not _traits(factor.factor_type).backup_only
+def _real(factor_type: str) -> bool:
+    return factor_type in factors.TRAITS and not _traits(factor_type).backup_only
+
+
+_TYPES_SQL: dict[str, str] = {}
+
+
+def _active_types(user: AbstractBaseUser) -> list[str]:
+    """The types of ``user``'s active factors, one per factor: what a plan decides on.
+
+    SQL compiled once (every sign-in and every /authorize asks); the factors themselves are read only
+    when a plan shows them (``_active``).
+    """
+    conn = connections[Factor.objects.db]
+    sql = _TYPES_SQL.get(conn.vendor)
+    if sql is None:
+        qn, meta = conn.ops.quote_name, Factor._meta
+        column = {name: qn(meta.get_field(name).column) for name in ("factor_type", "user", "status")}
+        sql = _TYPES_SQL[conn.vendor] = (
+            f"SELECT {column['factor_type']} FROM {qn(meta.db_table)}"
+            f" WHERE {column['user']} = %s AND {column['status']} = %s"
+        )
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [user.pk, FactorStatus.ACTIVE])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _active(user: AbstractBaseUser, enrollment: dict[str, str], wanted: set[str] | None = None) -> list[Factor]:
+    """``user``'s active factors that the enrollment policy does not disable (and of the ``wanted`` types)."""
+    return [
+        f
+        for f in Factor.objects.filter(user=user, status=FactorStatus.ACTIVE)
+        if enrollment.get(f.factor_type) != Enrollment.DISABLED and (wanted is None or f.factor_type in wanted)
+    ]
 
 
 def _policies_of(tx: Transaction) -> tuple[policies.SignOn, dict[str, str]]:
@@ -238,8 +295,9 @@ def _policies_of(tx: Transaction) -> tuple[policies.SignOn, dict[str, str]]:
     cached = getattr(tx, "_policies", None)
     if cached is None or cached[0] != tx.user_id:
         client, server = _client_and_server(tx)
-        rule = policies.sign_on(tx.user, client=client, server=server)
-        cached = tx._policies = (tx.user_id, rule, policies.enrollment(tx.user))
+        groups = policies.group_ids(tx.user)
+        rule = policies.sign_on(tx.user, client=client, server=server, groups=groups)
+        cached = tx._policies = (tx.user_id, rule, policies.enrollment(tx.user, groups=groups))
     return cached[1], cached[2]
 
 
@@ -247,12 +305,8 @@ def _plan(tx: Transaction) -> Plan:
     """What the sign-in of ``tx.user`` needs next, from the sign-on and enrollment policies."""
     user = tx.user
     rule, enrollment = _policies_of(tx)
-    active = [
-        f
-        for f in Factor.objects.filter(user=user, status=FactorStatus.ACTIVE)
-        if enrollment.get(f.factor_type) != Enrollment.DISABLED
-    ]
-    real = [f for f in active if _real(f)]
+    active = [t for t in _active_types(user) if enrollment.get(t) != Enrollment.DISABLED]
+    real = [t for t in active if _real(t)]
     acr_values = [v for v in tx.context.get("acr_values", []) if v in policies.ACR]
     phishing_resistant = any(policies.ACR[v].phishing_resistant for v in acr_values)
     wanted = {t for t in enrollment if rule.accepts(t) and (not phishing_resistant or _traits(t).phishing_resistant)}
@@ -267,7 +321,7 @@ def _plan(tx: Transaction) -> Plan:
     }[rule.mfa] and not (rule.once_per_session and session_has_mfa)
     needed = needed or policies.needs_step_up(acr_values, tx.amr, has_factor=bool(real))
 
-    have = {f.factor_type for f in active}
+    have = set(active)
     missing = [t for t, e in enrollment.items() if e == Enrollment.REQUIRED and t not in have]
     optional = [t for t, e in enrollment.items() if e == Enrollment.OPTIONAL and t not in have]
 
@@ -283,17 +337,16 @@ def _plan(tx: Transaction) -> Plan:
         ]
 
     if needed and not mfa_done:
-        usable = [f for f in active if f.factor_type in wanted]
-        if any(_real(f) for f in usable):
-            return Plan(S.MFA_REQUIRED, usable, [], False, rule)
+        if any(_real(t) for t in active if t in wanted):
+            return Plan(S.MFA_REQUIRED, _active(user, enrollment, wanted), [], False, rule)
         if real and "mfa" not in tx.amr:
             # A factor of another kind first: a password alone never enrolls a new factor for someone who has one.
-            return Plan(S.MFA_REQUIRED, active, [], False, rule)
+            return Plan(S.MFA_REQUIRED, _active(user, enrollment), [], False, rule)
         types = {t for t in wanted if enrollment[t] != Enrollment.DISABLED and not _traits(t).backup_only}
         return Plan(S.MFA_ENROLL, [], enroll_list(types | set(missing), set(missing)), False, rule)
     if missing:
         if real and "mfa" not in tx.amr:
-            return Plan(S.MFA_REQUIRED, active, [], False, rule)
+            return Plan(S.MFA_REQUIRED, _active(user, enrollment), [], False, rule)
         return Plan(S.MFA_ENROLL, [], enroll_list(set(missing) | set(optional), set(missing)), False, rule)
     if optional and tx.context.get("multi_optional") and not tx.context.get("skipped"):
         if not real or "mfa" in tx.amr:
@@ -321,7 +374,9 @@ def requirement(
         "acr_values": list(acr_values),
         "verified": list(verified),
     }
-    plan = _plan(Transaction(user=user, amr=list(amr), context=context))
+    tx = Transaction(user=user, amr=list(amr), context=context)
+    tx._client_and_server = (client, server)  # the caller's rows: nothing to look up
+    plan = _plan(tx)
     if not plan.rule.allowed:
         return "deny"
     return "allow" if plan.status == S.SUCCESS else "step_up"
@@ -359,20 +414,18 @@ def _succeed(tx: Transaction, rule: policies.SignOn, request: HttpRequest | None
         # Signing in again in the same browser keeps what the session proved ("MFA once per session").
         amr = policies.with_method(tx.context.get("session_amr", []), *amr)
         verified = sorted({*tx.context.get("session_verified", []), *verified})
-    token = onetime.issue(
-        TokenPurpose.SESSION,
-        tx.user,
-        seconds=SESSION_TOKEN_SECONDS,
-        data={
-            "amr": amr,
-            "auth_time": int(auth_time.timestamp()),
-            "acr_values": tx.context.get("acr_values", []),
-            "verified": verified,
-            "lifetime": rule.session_lifetime,
-            "idle": rule.session_idle,
-        },
-    )
+    session = {
+        "amr": amr,
+        "auth_time": int(auth_time.timestamp()),
+        "acr_values": tx.context.get("acr_values", []),
+        "verified": verified,
+        "lifetime": rule.session_lifetime,
+        "idle": rule.session_idle,
+    }
     _end(tx, S.SUCCESS)
+    if tx.context.get("hosted"):
+        return Step(S.SUCCESS, tx, user=tx.user, relay_state=tx.relay_state, session=session)
+    token = onetime.issue(TokenPurpose.SESSION, tx.user, seconds=SESSION_TOKEN_SECONDS, data=session)
     return Step(S.SUCCESS, tx, session_token=token, user=tx.user, relay_state=tx.relay_state)
 
 
@@ -411,15 +464,21 @@ def _find_user(username: str) -> AbstractBaseUser | None:
     return model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
 
 
-@_atomic
 def start(request: HttpRequest | None, username: Any, password: Any, context: Context = Context()) -> Step:
     """Primary authentication with a password: SUCCESS, or the next state; E0000004 for any failure."""
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise AuthnError("E0000001", "username and password are required.")
     username = username[:150]
-    candidate = _find_user(username)
+    # The password hash (tens of ms of CPU) is checked outside the transaction: on SQLite a transaction
+    # holds the database's one write lock from its start. A failure is counted by lockout's receivers.
     user = authenticate(request, username=username, password=password[:4096])
+    return _started(request, username, user, context)
+
+
+@_atomic
+def _started(request: HttpRequest | None, username: str, user: AbstractBaseUser | None, context: Context) -> Step:
     if user is None:
+        candidate = _find_user(username)
         locked = candidate is not None and lockout.is_locked(candidate)  # lockout.record_failure logs the lock
         reason = "locked out" if locked else ("invalid credentials" if candidate else "unknown user")
         events.record(
@@ -429,13 +488,13 @@ def start(request: HttpRequest | None, username: Any, password: Any, context: Co
             return Step(S.LOCKED_OUT)
         raise AuthnError("E0000004")
     events.record(events.PRIMARY, request=request, user=user)
-    tx, raw = _open(user, S.UNAUTHENTICATED, context, amr=["pwd"], auth_time=timezone.now())
+    tx, raw = _open(user, S.UNAUTHENTICATED, context, stored=False, amr=["pwd"], auth_time=timezone.now())
     return _after_password(tx, raw, request)
 
 
 def _after_password(tx: Transaction, raw: str, request: HttpRequest | None) -> Step:
     rules = policies.password(tx.user)
-    expires = rules.expires_at(policies.password_changed_at(tx.user))
+    expires = rules.expires_at(policies.password_changed_at(tx.user)) if rules.max_age else None
     now = timezone.now()
     if expires and expires <= now:
         _save(tx, S.PASSWORD_EXPIRED)

@@ -328,6 +328,24 @@ class PasswordPolicy(PolicyBase):
         verbose_name_plural = _("password policies")
 
 
+class AuthnConfigStamp(models.Model):
+    """One row: when the sign-in configuration (the policies above, their rules, trusted origins) last changed.
+
+    Every save or delete of those rows sets ``updated`` in the same transaction (``authn.config``);
+    every process reads it per request and rebuilds its snapshot of the configuration when it differs,
+    so a change made on one node applies at once on every node, with nothing shared but the database.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        app_label = "oidc_flows"
+
+    def __str__(self) -> str:
+        return f"sign-in configuration of {self.updated:%Y-%m-%d %H:%M:%S}"
+
+
 class TrustedOrigin(models.Model):
     """Okta's Trusted Origins: web pages that may call the Authentication API (CORS) or be redirected to."""
 

@@ -10,11 +10,10 @@ import re
 from typing import Final
 from urllib.parse import urlsplit
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
-from .models import TrustedOrigin
+from . import config
 
 
 _ORIGIN: Final = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]{1,253}$")
@@ -27,24 +26,16 @@ REQUEST_HEADERS: Final = (
     "X-Device-Fingerprint",
 )
 PREFLIGHT_MAX_AGE_SECONDS: Final = 600
-#: Origins are read on every API call; a change reaches every node within this many seconds.
-CACHE_SECONDS: Final = 30
 
 
 def _trusted(kind: str) -> frozenset[str]:
-    key = f"oidc_flows:trusted_origins:{kind}"
-    origins = cache.get(key)
-    if origins is None:
-        origins = frozenset(
-            TrustedOrigin.objects.filter(is_active=True, **{kind: True}).values_list("origin", flat=True)
-        )
-        cache.set(key, origins, CACHE_SECONDS)
-    return origins
+    """Active origins registered for ``kind`` ("cors", "redirect"), lower case (the snapshot of authn.config)."""
+    return config.current().origins[kind]
 
 
 def forget() -> None:
-    """Drop the cached lists (after an administrator changed a trusted origin)."""
-    cache.delete_many(["oidc_flows:trusted_origins:cors", "oidc_flows:trusted_origins:redirect"])
+    """Drop this process's snapshot (saving or deleting an origin also stamps the change for every node)."""
+    config.forget()
 
 
 def may_call(origin: str) -> bool:

@@ -3,7 +3,8 @@
 Each kind is an ordered list of policies assigned to groups (none: everyone); the first active one
 that applies decides. Sign-on policies hold rules (conditions: groups, application, authorization
 server; the first matching rule decides). When an administrator deleted every row, the built-in
-defaults below apply (they equal what the data migration creates).
+defaults below apply (they equal what the data migration creates). The rows come from this process's
+snapshot (``authn.config``), stamped so that a change made on any node applies at the next request.
 
 Also here, as data: the methods each factor proves (RFC 8176 ``amr``) and the ``acr_values`` we
 understand (Okta's ``urn:okta:loa:*`` levels), so that the ID token says what happened.
@@ -15,24 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import Q
 from django.utils import timezone
 
-from .models import (
-    Access,
-    Enrollment,
-    EnrollmentPolicy,
-    FactorType,
-    MfaFrequency,
-    MfaRequirement,
-    PasswordPolicy,
-    Primary,
-    SignOnPolicy,
-    SignOnRule,
-)
+from . import config
+from .models import Enrollment, FactorType, MfaRequirement
 
 
 # -- what each factor proves (RFC 8176) -------------------------------------------------------------
@@ -121,20 +111,19 @@ def needs_step_up(requested: Iterable[str], amr: Iterable[str], *, has_factor: b
 # -- policy evaluation ------------------------------------------------------------------------------
 
 
-def _group_ids(user: AbstractBaseUser | None) -> set[int]:
-    if user is None or not user.pk:
-        return set()
-    return set(user.groups.values_list("id", flat=True))
+def group_ids(user: AbstractBaseUser | None) -> frozenset[int]:
+    """The ids of ``user``'s groups, read only when some policy or rule is assigned to groups."""
+    if user is None or not user.pk or not config.current().uses_groups:
+        return frozenset()
+    return frozenset(user.groups.values_list("id", flat=True))
 
 
-def _assigned(queryset, group_ids: set[int]):
-    """Active policies assigned to everyone or to one of ``group_ids``, first by priority."""
-    return (
-        queryset.filter(is_active=True)
-        .filter(Q(groups__isnull=True) | Q(groups__in=group_ids))
-        .distinct()
-        .order_by("priority", "id")
-    )
+def _first(assigned, user: AbstractBaseUser | None, groups: frozenset[int] | None):
+    """The first of the active ``assigned`` policies (by priority) that applies to ``user``, or None."""
+    if not assigned:
+        return None
+    groups = group_ids(user) if groups is None else groups
+    return next((policy for policy in assigned if policy.applies(groups)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,47 +157,42 @@ DEFAULT_SIGN_ON: Final = SignOn(
 )
 
 
-def _rule_matches(rule: SignOnRule, group_ids: set[int], client_pk: int | None, server_pk: int | None) -> bool:
-    groups = {g.pk for g in rule.groups.all()}
-    applications = {a.pk for a in rule.applications.all()}
-    servers = {s.pk for s in rule.servers.all()}
-    return (
-        (not groups or bool(groups & group_ids))
-        and (not applications or client_pk in applications)
-        and (not servers or server_pk in servers)
-    )
+#: What no matching rule decides: deny.
+NO_RULE: Final = SignOn("", "", False, False, MfaRequirement.NEVER, True, frozenset(), 0, 0)
 
 
-def sign_on(user: AbstractBaseUser | None, *, client=None, server=None) -> SignOn:
+def _pk(named: Any) -> Any:
+    return getattr(named, "pk", None)
+
+
+def sign_on(
+    user: AbstractBaseUser | None, *, client=None, server=None, groups: frozenset[int] | None = None
+) -> SignOn:
     """The sign-on rule for ``user`` signing in to ``client`` through ``server`` (either may be unknown).
 
     A rule that names applications or servers matches only a sign-in known to be for one of them; a
     policy with no matching rule passes the decision to the next policy; nothing at all: deny.
+    ``client`` and ``server`` are read for their ``pk`` only when a rule names applications or servers.
     """
-    group_ids = _group_ids(user)
-    policies = _assigned(SignOnPolicy.objects.all(), group_ids).prefetch_related(
-        "rules__groups", "rules__applications", "rules__servers"
-    )
-    policies = list(policies)
-    if not policies and not SignOnPolicy.objects.exists():
+    settings = config.current()
+    groups = group_ids(user) if groups is None else groups
+    applicable = [policy for policy in settings.sign_on if policy.applies(groups)]
+    if not applicable and not settings.any_sign_on_policy:
         return DEFAULT_SIGN_ON
-    client_pk = getattr(client, "pk", None)
-    server_pk = getattr(server, "pk", None)
-    for policy in policies:
-        for rule in sorted(policy.rules.all(), key=lambda r: (r.priority, r.pk)):
-            if rule.is_active and _rule_matches(rule, group_ids, client_pk, server_pk):
-                return SignOn(
-                    policy=policy.name,
-                    rule=rule.name,
-                    allowed=rule.access == Access.ALLOW,
-                    passwordless=rule.primary == Primary.PASSWORD_OR_PASSKEY,
-                    mfa=rule.mfa,
-                    once_per_session=rule.mfa_frequency == MfaFrequency.ONCE_PER_SESSION,
-                    factor_types=frozenset(rule.factor_types.split()),
-                    session_lifetime=rule.session_lifetime_minutes * 60,
-                    session_idle=rule.session_idle_minutes * 60,
-                )
-    return SignOn("", "", False, False, MfaRequirement.NEVER, True, frozenset(), 0, 0)
+    for policy in applicable:
+        for rule in policy.value:
+            if (
+                (not rule.groups or bool(rule.groups & groups))
+                and (not rule.applications or _pk(client) in rule.applications)
+                and (not rule.servers or _pk(server) in rule.servers)
+            ):
+                return rule.decision
+    return NO_RULE
+
+
+def passwordless_allowed() -> bool:
+    """Whether any active sign-on rule lets a passkey alone sign someone in (else the button would only fail)."""
+    return config.current().passwordless
 
 
 #: Factor types as the enrollment policy's fields name them.
@@ -220,12 +204,12 @@ ENROLLMENT_FIELDS: Final = MappingProxyType({
 })
 
 
-def enrollment(user: AbstractBaseUser | None) -> dict[str, str]:
+def enrollment(user: AbstractBaseUser | None, *, groups: frozenset[int] | None = None) -> dict[str, str]:
     """Per factor type: REQUIRED, OPTIONAL or DISABLED for ``user`` (built-in default: all optional)."""
-    policy = _assigned(EnrollmentPolicy.objects.all(), _group_ids(user)).first()
+    policy = _first(config.current().enrollment, user, groups)
     if policy is None:
         return {t: Enrollment.OPTIONAL for t in ENROLLMENT_FIELDS}
-    return {t: getattr(policy, field) for t, field in ENROLLMENT_FIELDS.items()}
+    return dict(policy.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,20 +243,8 @@ DEFAULT_PASSWORD: Final = PasswordRules(
 
 def password(user: AbstractBaseUser | None) -> PasswordRules:
     """The password policy of ``user`` (unknown users get the default: what they see reveals nothing)."""
-    policy = _assigned(PasswordPolicy.objects.all(), _group_ids(user)).first() if user is not None else None
-    if policy is None:
-        return DEFAULT_PASSWORD
-    return PasswordRules(
-        policy=policy.name,
-        max_failures=policy.max_failures,
-        lockout=timedelta(minutes=policy.lockout_minutes),
-        max_age=timedelta(days=policy.max_age_days) if policy.max_age_days else None,
-        warn=timedelta(days=policy.warn_days),
-        show_lockout_status=policy.show_lockout_status,
-        email_recovery=policy.email_recovery,
-        self_unlock=policy.self_unlock,
-        recovery_token_seconds=policy.recovery_token_minutes * 60,
-    )
+    policy = _first(config.current().password, user, None) if user is not None else None
+    return DEFAULT_PASSWORD if policy is None else policy.value
 
 
 def password_changed_at(user: AbstractBaseUser) -> datetime:

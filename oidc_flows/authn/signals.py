@@ -10,6 +10,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from ..models import UserProfile
+from . import config  # noqa: F401  (connects the handlers that stamp every change of the sign-in configuration)
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="oidc_flows.authn.password_changed")

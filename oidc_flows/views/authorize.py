@@ -129,7 +129,10 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         except OAuthToolkitError as exc:
             return self.error_redirect(request, exc)
 
-        client = Application.objects.get(client_id=credentials["client_id"])
+        # The client oauthlib validated (the validator's cached row); looked up only if it is not there.
+        client = getattr(credentials.get("request"), "client", None)
+        if not isinstance(client, Application) or client.client_id != credentials["client_id"]:
+            client = Application.objects.get(client_id=credentials["client_id"])
         asked_mode = request.GET.get("response_mode")
         rule = policy.response_type_rule(credentials["response_type"])
         if asked_mode and (

@@ -26,11 +26,11 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST, require_safe
 
-from .. import machine, ratelimit, recovery
+from .. import machine, policies, ratelimit, recovery
 from ..errors import AuthnError
 from ..factors import totp, webauthn
 from ..forms import ChangePasswordForm, CodeForm, CredentialForm, NewPasswordForm, SignInForm
-from ..models import Factor, FactorType, Primary, SignOnRule
+from ..models import Factor, FactorType
 from .pages_common import (
     NEXT_KEY,
     STATE_KEY,
@@ -79,11 +79,6 @@ def hosted(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 # -- starting ----------------------------------------------------------------------------------------
 
 
-def passwordless_allowed() -> bool:
-    """Whether any sign-on rule lets a passkey alone sign someone in (else the button would only fail)."""
-    return SignOnRule.objects.filter(is_active=True, primary=Primary.PASSWORD_OR_PASSKEY).exists()
-
-
 def _sign_in_page(
     request: HttpRequest,
     form: SignInForm,
@@ -95,7 +90,7 @@ def _sign_in_page(
     context = {
         "form": form,
         "next": next_url,
-        "passkeys": passwordless_allowed(),
+        "passkeys": policies.passwordless_allowed(),
         "locked": locked,
         "focus": "password" if error is not None and form["username"].value() else form.focus(),
         **links(next_url),

@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from ... import sessions
+from ... import sessions, snapshots
 from ...models import AuthorizationServer
 from .. import browser, machine, policies
 from ..errors import AuthnError
@@ -65,8 +65,7 @@ def context_for(request: HttpRequest, next_url: str) -> machine.Context:
     except Resolver404:
         match = None
     if match is not None and match.url_name == "authorize":
-        server = AuthorizationServer.objects.for_url(match.kwargs.get("server_id")).first()
-        server_id = server.server_id if server else ""
+        server_id = _server_id(match.kwargs.get("server_id"))
         query = QueryDict(parts.query)
         client_id = query.get("client_id", "")[:100]
         # Unknown values are ignored (OIDC Core §3.1.2.1: acr_values is a preference, not a demand we parse).
@@ -80,7 +79,17 @@ def context_for(request: HttpRequest, next_url: str) -> machine.Context:
         session_user=user.pk if user.is_authenticated else None,
         session_amr=tuple(browser.amr(request)),
         session_verified=tuple(browser.verified_factors(request)),
+        hosted=True,
     )
+
+
+def _server_id(named: str | None) -> str:
+    """The ``server_id`` of the server an /authorize URL names (``None``: the org server), or "" if none is."""
+    if named is None:
+        row = snapshots.read_stamp(AuthorizationServer, ("server_id",), ("is_org",), [True])
+    else:
+        row = snapshots.read_stamp(AuthorizationServer, ("server_id",), ("server_id", "is_org"), [named, False])
+    return row[0] if row else ""
 
 
 def remember(request: HttpRequest, step: machine.Step) -> None:
@@ -115,11 +124,12 @@ def with_next(name: str, next_url: str) -> str:
 
 
 def links(next_url: str) -> dict[str, str]:
-    """The hosted pages' links, each carrying ``next`` along."""
+    """The hosted pages' links, each carrying ``next`` along (encoded once: it is a long /authorize URL)."""
+    query = f"?{QueryDict.fromkeys(['next'], next_url).urlencode()}" if next_url else ""
     return {
-        "forgot_url": with_next("oidc_flows:authn-signin-forgot-password", next_url),
-        "unlock_url": with_next("oidc_flows:authn-signin-unlock", next_url),
-        "sign_in_url": with_next("oidc_flows:login", next_url),
+        "forgot_url": reverse("oidc_flows:authn-signin-forgot-password") + query,
+        "unlock_url": reverse("oidc_flows:authn-signin-unlock") + query,
+        "sign_in_url": reverse("oidc_flows:login") + query,
     }
 
 
@@ -137,12 +147,16 @@ def finish(request: HttpRequest, step: machine.Step) -> HttpResponse:
     """
     target = session_next(request) or safe_next(request, step.relay_state) or resolve_url(settings.LOGIN_REDIRECT_URL)
     forget(request)
-    if not step.session_token:  # an unlock: the user signs in next, with their password
+    if step.session is None and not step.session_token:  # an unlock: the user signs in next, with their password
         return render(request, "oidc_flows/authn/unlocked.html", {"sign_in": sign_in_url(request, target)})
     session = request.session
     previous = session.session_key
     carried = {key: session[key] for key in sessions.SURVIVES_SIGN_IN if key in session}
-    if browser.redeem_session_token(request, step.session_token) is None:
+    if step.session is not None:  # a hosted sign-in: the machine issued no sessionToken, the page signs in
+        signed_in = browser.sign_in(request, step.user, step.session)
+    else:
+        signed_in = browser.redeem_session_token(request, step.session_token)
+    if signed_in is None:
         return render_error(request, AuthnError("E0000011"))
     if carried:
         session.update(carried)
