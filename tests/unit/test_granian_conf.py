@@ -1,4 +1,4 @@
-"""granian_conf.forwarded_scheme: gunicorn's forwarded_allow_ips for granian (only a trusted proxy makes a request https)."""
+"""granian_conf.forwarded_scheme keeps gunicorn's forwarded_allow_ips: only a trusted proxy makes a request https."""
 
 from __future__ import annotations
 
