@@ -34,7 +34,6 @@ import json
 from datetime import datetime
 from typing import Any, Final
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -104,7 +103,7 @@ def jwt_access_token_claims(server: AuthorizationServer, payload: dict[str, Any]
     The same members as a stored token's, from the token's own claims; its client and user must still
     be active, as DOT requires of a stored token's application.
     """
-    from .validators import _application  # the validator imports this module
+    from .validators import _application, user_with_profile  # the validator imports this module
 
     client_id = payload.get("client_id")
     if client.client_type != Application.CLIENT_CONFIDENTIAL and client_id != client.client_id:
@@ -116,7 +115,7 @@ def jwt_access_token_claims(server: AuthorizationServer, payload: dict[str, Any]
         return None
     data: dict[str, Any] = {"scope": payload.get("scope", ""), "token_type": "Bearer", "client_id": client_id}
     if (uid := payload.get("uid")) is not None:
-        user = get_user_model().objects.filter(pk=uid).first()
+        user = user_with_profile(uid)
         if user is None or not getattr(user, "is_active", True):
             return None  # deleted or deactivated since
         data["username"] = user.get_username()

@@ -96,6 +96,41 @@ def read_stamp(model: type[Model], columns: tuple[str, ...], where: tuple[str, .
     return tuple(row) if row else None
 
 
+_ROW_SQL: dict[tuple, tuple[str, list, list]] = {}
+
+
+def read_row(model: type[Model], where: tuple[str, ...], params: list, *, order: str = "") -> Model | None:
+    """The first row of ``model`` matching ``where`` (field = %s, ...), as the ORM would load it, with SQL
+    compiled once; ``order`` is an ORDER BY clause (trusted SQL, part of the cache key)."""
+    conn = connections[model.objects.db]
+    key = (model._meta.label, conn.vendor, where, order)
+    found = _ROW_SQL.get(key)
+    if found is None:
+        qn, meta = conn.ops.quote_name, model._meta
+        fields = list(meta.concrete_fields)
+        condition = " AND ".join(f"{qn(meta.get_field(name).column)} = %s" for name in where)
+        sql = f"SELECT {', '.join(qn(f.column) for f in fields)} FROM {qn(meta.db_table)} WHERE {condition}"
+        sql += f" ORDER BY {order}" if order else ""
+        converters = []  # as the ORM converts each column's value (SQLite's text datetimes, UUIDs, JSON...)
+        for field in fields:
+            column = field.get_col(meta.db_table)
+            converters.append((conn.ops.get_db_converters(column) + column.get_db_converters(conn), column))
+        found = _ROW_SQL[key] = (sql, fields, converters)
+    sql, fields, converters = found
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for value, (functions, column) in zip(row, converters, strict=True):
+        if value is not None:
+            for function in functions:
+                value = function(value, column, conn)
+        values.append(value)
+    return model.from_db(conn.alias, [f.attname for f in fields], values)
+
+
 @dataclass
 class Snapshot:
     """Read-only rows of one server, as of ``stamp``; never mutate what it holds."""

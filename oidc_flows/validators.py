@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import F
+from django.core.exceptions import ValidationError
+from django.db import connections, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -26,6 +26,10 @@ from .authn import machine as authn_machine
 from .authn import policies as authn_policies
 from .models import AccessToken, Application, AuthorizationServer, Grant, RefreshToken
 from .settings import flows_settings
+
+
+#: ORDER BY for rows sharing a checksum: the live (unrevoked) one first, then the latest revoked.
+LIVE_FIRST = "(revoked IS NULL) DESC, revoked DESC"
 
 
 def _checksum(token: str) -> str:
@@ -326,11 +330,12 @@ class FlowsValidator(OAuth2Validator):
 
     def validate_refresh_token(self, refresh_token, client, request: OAuthRequest, *args, **kwargs) -> bool:
         """DOT's check, without its reliance on the access token's row (JWT access tokens have none)."""
-        found = (
-            RefreshToken.objects.select_related("user", "grant")
-            .filter(server=self.server, token_checksum=_checksum(refresh_token))  # never another server's
-            .order_by(F("revoked").desc(nulls_first=True))  # the live row first, if any
-            .first()
+        # Never another server's token; the live row first, if any (several rows may share a checksum).
+        found = snapshots.read_row(
+            RefreshToken,
+            ("server", "token_checksum"),
+            [self.server.pk, _checksum(refresh_token)],
+            order=LIVE_FIRST,
         )
         if found is None:
             return False
@@ -340,6 +345,9 @@ class FlowsValidator(OAuth2Validator):
             return False
         if refresh_token_expired(found):
             return False  # past its family's lifetime or unused for too long (the access policy rule)
+        found.user = user_with_profile(found.user_id)  # the ID token's claims read both
+        if found.grant_id is not None:  # its auth_time, amr and acr go into the new ID token
+            found.grant = snapshots.read_row(Grant, ("id",), [found.grant_id])
         request.user = found.user
         request.refresh_token = refresh_token
         request.refresh_token_instance = found
@@ -448,6 +456,60 @@ def _application(client_id: str | None = None, *, pk: int | None = None) -> Appl
     return found
 
 
+#: Per (user model, database vendor): the SQL, the fields it reads, and each column's converters.
+_USER_SQL: dict[tuple[str, str], tuple[str, list, list, list]] = {}
+
+
+def user_with_profile(pk: Any) -> Any | None:
+    """The user ``pk`` with its ``oidc_profile`` (claims read both), in one query with SQL compiled once.
+
+    What checking a bearer token cost was mostly the ORM compiling this join on every request.
+    """
+    from .models import UserProfile
+
+    model = get_user_model()
+    conn = connections[model.objects.db]
+    key = (model._meta.label, conn.vendor)
+    if key not in _USER_SQL:
+        qn = conn.ops.quote_name
+        user_fields, profile_fields = list(model._meta.concrete_fields), list(UserProfile._meta.concrete_fields)
+        columns = [f"u.{qn(f.column)}" for f in user_fields] + [f"p.{qn(f.column)}" for f in profile_fields]
+        user_fk, user_pk = qn(UserProfile._meta.get_field("user").column), qn(model._meta.pk.column)
+        sql = (
+            f"SELECT {', '.join(columns)} FROM {qn(model._meta.db_table)} u "
+            f"LEFT JOIN {qn(UserProfile._meta.db_table)} p ON p.{user_fk} = u.{user_pk} WHERE u.{user_pk} = %s"
+        )
+        converters = []  # as the ORM converts a column's value (e.g. SQLite's text datetimes, JSON)
+        for field in user_fields + profile_fields:
+            column = field.get_col(field.model._meta.db_table)
+            found = conn.ops.get_db_converters(column) + column.get_db_converters(conn)
+            converters.append((found, column))
+        _USER_SQL[key] = (sql, user_fields, profile_fields, converters)
+    sql, user_fields, profile_fields, converters = _USER_SQL[key]
+    try:
+        pk = model._meta.pk.to_python(pk)
+    except ValidationError:
+        return None
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for value, (found, column) in zip(row, converters, strict=True):
+        if value is not None:
+            for converter in found:
+                value = converter(value, column, conn)
+        values.append(value)
+    user = model.from_db(conn.alias, [f.attname for f in user_fields], values[: len(user_fields)])
+    profile = None
+    if (profile_values := values[len(user_fields) :])[0] is not None:  # the profile's pk: NULL without a profile
+        profile = UserProfile.from_db(conn.alias, [f.attname for f in profile_fields], profile_values)
+        profile._state.fields_cache["user"] = user
+    user._state.fields_cache["oidc_profile"] = profile  # None: getattr(user, "oidc_profile", None) is None
+    return user
+
+
 def refresh_token_expired(token: RefreshToken) -> bool:
     """Whether a live refresh token is past its family deadline or its idle window."""
     return token.deadline is not None and token.deadline <= timezone.now()
@@ -475,7 +537,7 @@ def _described(server: AuthorizationServer, payload: dict[str, Any]) -> AccessTo
         return None
     user = None
     if (uid := payload.get("uid")) is not None:
-        user = get_user_model().objects.select_related("oidc_profile").filter(pk=uid).first()  # userinfo reads both
+        user = user_with_profile(uid)
         if user is None or not getattr(user, "is_active", True):
             return None  # deleted or deactivated since: the token is no longer good
     return AccessToken(
