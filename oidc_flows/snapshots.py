@@ -111,24 +111,34 @@ def read_row(model: type[Model], where: tuple[str, ...], params: list, *, order:
         condition = " AND ".join(f"{qn(meta.get_field(name).column)} = %s" for name in where)
         sql = f"SELECT {', '.join(qn(f.column) for f in fields)} FROM {qn(meta.db_table)} WHERE {condition}"
         sql += f" ORDER BY {order}" if order else ""
-        converters = []  # as the ORM converts each column's value (SQLite's text datetimes, UUIDs, JSON...)
-        for field in fields:
-            column = field.get_col(meta.db_table)
-            converters.append((conn.ops.get_db_converters(column) + column.get_db_converters(conn), column))
-        found = _ROW_SQL[key] = (sql, fields, converters)
+        found = _ROW_SQL[key] = (sql, fields, column_converters(conn, fields))
     sql, fields, converters = found
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
+    return model.from_db(conn.alias, [f.attname for f in fields], convert(conn, row, converters))
+
+
+def column_converters(conn: Any, fields: list) -> list:
+    """How the ORM converts each field's column value (SQLite's text datetimes, UUIDs, JSON...)."""
+    found = []
+    for model_field in fields:
+        column = model_field.get_col(model_field.model._meta.db_table)
+        found.append((conn.ops.get_db_converters(column) + column.get_db_converters(conn), column))
+    return found
+
+
+def convert(conn: Any, row: tuple, converters: list) -> list:
+    """A raw row's values as the ORM would hand them to ``Model.from_db``."""
     values = []
     for value, (functions, column) in zip(row, converters, strict=True):
         if value is not None:
             for function in functions:
                 value = function(value, column, conn)
         values.append(value)
-    return model.from_db(conn.alias, [f.attname for f in fields], values)
+    return values
 
 
 @dataclass

@@ -35,19 +35,19 @@ def opaque_token(request: OAuthRequest | None = None) -> str:
     return secrets.token_urlsafe(32)
 
 
-#: Parsed private keys of this process, by (pk, kid). A kid is the key's thumbprint, so an entry can never
+#: Parsed keys of this process, by (private?, pk, kid). A kid is the key's thumbprint, so an entry can never
 #: stand for other key material; unsealing and parsing (with RSA's consistency check, ~40 ms) happen once.
-_private_keys: dict[tuple[int, str], jwk.JWK] = {}
+_parsed_keys: dict[tuple[bool, int, str], jwk.JWK] = {}
 
 
-def _private_key(key: SigningKey) -> jwk.JWK:
-    cache_key = (key.pk, key.kid)
-    found = _private_keys.get(cache_key)
+def _parsed(key: SigningKey, *, private: bool) -> jwk.JWK:
+    cache_key = (private, key.pk, key.kid)
+    found = _parsed_keys.get(cache_key)
     if found is None:
-        found = key.private_key()
-        if len(_private_keys) >= 64:
-            _private_keys.clear()  # keys rotated away over a long life; never more than a few are live
-        _private_keys[cache_key] = found
+        found = key.private_key() if private else key.public_key()
+        if len(_parsed_keys) >= 128:
+            _parsed_keys.clear()  # keys rotated away over a long life; never more than a few are live
+        _parsed_keys[cache_key] = found
     return found
 
 
@@ -60,23 +60,8 @@ def sign(server: AuthorizationServer, payload: dict[str, Any], *, typ: str = "JW
     key = keys.signing_key(server)
     header = _b64json({"alg": key.alg, "kid": key.kid, "typ": typ})
     signing_input = f"{header}.{_b64json(payload)}"
-    signature = JWA.signing_alg(key.alg).sign(_private_key(key), signing_input.encode())
+    signature = JWA.signing_alg(key.alg).sign(_parsed(key, private=True), signing_input.encode())
     return f"{signing_input}.{base64url_encode(signature)}"
-
-
-#: Parsed public keys of this process, by (pk, kid), as for private keys.
-_public_keys: dict[tuple[int, str], jwk.JWK] = {}
-
-
-def _public_key(key: SigningKey) -> jwk.JWK:
-    cache_key = (key.pk, key.kid)
-    found = _public_keys.get(cache_key)
-    if found is None:
-        found = key.public_key()
-        if len(_public_keys) >= 64:
-            _public_keys.clear()
-        _public_keys[cache_key] = found
-    return found
 
 
 def verify_access_token(server: AuthorizationServer, token: str) -> dict[str, Any] | None:
@@ -97,7 +82,7 @@ def verify_access_token(server: AuthorizationServer, token: str) -> dict[str, An
         if key is None or header.get("alg") != key.alg:
             return None
         signing_input = f"{header_b64}.{payload_b64}".encode()
-        JWA.signing_alg(key.alg).verify(_public_key(key), signing_input, base64url_decode(signature_b64))
+        JWA.signing_alg(key.alg).verify(_parsed(key, private=False), signing_input, base64url_decode(signature_b64))
         payload = json.loads(base64url_decode(payload_b64))
     except (JWException, ValueError, TypeError, binascii.Error, UnicodeDecodeError, InvalidSignature):
         return None

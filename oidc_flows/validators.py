@@ -479,12 +479,12 @@ def user_with_profile(pk: Any) -> Any | None:
             f"SELECT {', '.join(columns)} FROM {qn(model._meta.db_table)} u "
             f"LEFT JOIN {qn(UserProfile._meta.db_table)} p ON p.{user_fk} = u.{user_pk} WHERE u.{user_pk} = %s"
         )
-        converters = []  # as the ORM converts a column's value (e.g. SQLite's text datetimes, JSON)
-        for field in user_fields + profile_fields:
-            column = field.get_col(field.model._meta.db_table)
-            found = conn.ops.get_db_converters(column) + column.get_db_converters(conn)
-            converters.append((found, column))
-        _USER_SQL[key] = (sql, user_fields, profile_fields, converters)
+        _USER_SQL[key] = (
+            sql,
+            user_fields,
+            profile_fields,
+            snapshots.column_converters(conn, user_fields + profile_fields),
+        )
     sql, user_fields, profile_fields, converters = _USER_SQL[key]
     try:
         pk = model._meta.pk.to_python(pk)
@@ -495,12 +495,7 @@ def user_with_profile(pk: Any) -> Any | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    values = []
-    for value, (found, column) in zip(row, converters, strict=True):
-        if value is not None:
-            for converter in found:
-                value = converter(value, column, conn)
-        values.append(value)
+    values = snapshots.convert(conn, row, converters)
     user = model.from_db(conn.alias, [f.attname for f in user_fields], values[: len(user_fields)])
     profile = None
     if (profile_values := values[len(user_fields) :])[0] is not None:  # the profile's pk: NULL without a profile
