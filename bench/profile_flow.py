@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import base64
 import cProfile
-import hashlib
 import io
 import json
 import os
@@ -43,7 +42,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import systems  # noqa: E402
+from bench import scenarios, systems  # noqa: E402
 from bench.run import PG, REDIS  # noqa: E402
 
 
@@ -121,18 +120,7 @@ def flow(app, info: dict, on_step) -> None:
     """One code flow in a new browser; ``on_step(name, run)`` runs each request (``run()`` returns the answer)."""
     web, user = info["web"], info["user"]
     browser = Browser(app)
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = {
-        "response_type": "code",
-        "client_id": web["client_id"],
-        "redirect_uri": web["redirect_uri"],
-        "scope": web["scope"],
-        "state": secrets.token_urlsafe(8),
-        "nonce": secrets.token_urlsafe(8),
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
+    query, verifier = scenarios.authorization_request(web)
 
     def expect(name: str, status: int, method: str, url: str, body: str = "", headers=None):
         answer = on_step(name, lambda: browser.request(method, url, body, headers))

@@ -141,10 +141,8 @@ def userinfo(ep: Endpoints, access_token: str) -> Step:
     return step
 
 
-def authorize(client: Client, ep: Endpoints, web: dict, user: dict) -> tuple[str, str]:
-    """Authorization code + PKCE up to the code: /authorize, sign-in if needed, consent remembered.
-
-    Returns the code and its PKCE verifier."""
+def authorization_request(web: dict) -> tuple[dict[str, str], str]:
+    """The query of an authorization code + PKCE request for the ``web`` client, and its PKCE verifier."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     query = {
@@ -156,7 +154,16 @@ def authorize(client: Client, ep: Endpoints, web: dict, user: dict) -> tuple[str
         "nonce": secrets.token_urlsafe(8),
         "code_challenge": challenge,
         "code_challenge_method": "S256",
-    } | dict(ep.authorize_extra)
+    }
+    return query, verifier
+
+
+def authorize(client: Client, ep: Endpoints, web: dict, user: dict) -> tuple[str, str]:
+    """Authorization code + PKCE up to the code: /authorize, sign-in if needed, consent remembered.
+
+    Returns the code and its PKCE verifier."""
+    query, verifier = authorization_request(web)
+    query |= dict(ep.authorize_extra)
     answer = expect(client.request("GET", f"{ep.authorize}?{urlencode(query)}"), 302, "authorize")
     location = answer.header("Location")
     if urlsplit(location).path == ep.login:

@@ -90,6 +90,13 @@ def call(app, method: str, path: str, *, query: str = "", body: bytes = b"", **h
     return Answer(int(started[0].split()[0]), started[1], body_out)
 
 
+def client_credentials(app, service, **headers: str) -> Answer:
+    """A client-credentials token request of ``service`` to ``default``'s /token."""
+    auth = basic(service.client_id, service.secret)
+    body = form(grant_type="client_credentials")
+    return call(app, "POST", "/oauth2/default/v1/token", body=body, content_type=FORM, authorization=auth, **headers)
+
+
 def basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
@@ -124,14 +131,7 @@ def test_the_wsgi_entry_serves_the_lean_handler():
 
 
 def test_a_client_credentials_token_sets_no_cookie_while_the_sign_in_page_does(app, service):
-    token = call(
-        app,
-        "POST",
-        "/oauth2/default/v1/token",
-        body=form(grant_type="client_credentials"),
-        content_type=FORM,
-        authorization=basic(service.client_id, service.secret),
-    )
+    token = client_credentials(app, service)
     login = call(app, "GET", "/login/")
 
     assert token.status == 200, token.body
@@ -182,15 +182,7 @@ def test_introspection_revocation_and_userinfo_through_the_lean_stack(app):
 
 
 def test_the_request_log_and_request_id_on_a_lean_endpoint(app, service, request_lines):
-    answer = call(
-        app,
-        "POST",
-        "/oauth2/default/v1/token",
-        body=form(grant_type="client_credentials"),
-        content_type=FORM,
-        authorization=basic(service.client_id, service.secret),
-        x_request_id="lean-request-0001",
-    )
+    answer = client_credentials(app, service, x_request_id="lean-request-0001")
 
     assert answer.status == 200
     assert answer.header("X-Request-ID") == "lean-request-0001"
