@@ -49,6 +49,8 @@ from .models import (
     Grant,
     IDToken,
     OneTimeToken,
+    OneTimeUse,
+    PushedAuthorizationRequest,
     RefreshToken,
     Revocation,
     Transaction,
@@ -125,6 +127,14 @@ def expired_revocations(now: datetime, grace: timedelta) -> QuerySet:
     return Revocation.objects.filter(expires__lt=now)
 
 
+def expired_pushed_requests(now: datetime, grace: timedelta) -> QuerySet:
+    return PushedAuthorizationRequest.objects.filter(expires__lt=now)
+
+
+def expired_one_time_values(now: datetime, grace: timedelta) -> QuerySet:
+    return OneTimeUse.objects.filter(expires__lt=now)
+
+
 TARGETS = (
     Target("refresh tokens", dead_refresh_tokens),
     Target("access tokens", expired_access_tokens),
@@ -136,6 +146,8 @@ TARGETS = (
     Target("session and recovery tokens", expired_one_time_tokens),
     Target("sign-in events", old_events),
     Target("revocation list entries", expired_revocations),
+    Target("pushed authorization requests", expired_pushed_requests),
+    Target("used assertion and proof ids", expired_one_time_values),
 )
 
 

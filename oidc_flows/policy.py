@@ -125,8 +125,62 @@ SYSTEM_SCOPES: Final = MappingProxyType({
     "offline_access": "Keep access while you are not using the application.",
 })
 
-#: How clients may authenticate at /token (RFC 8414 §2, OIDC Discovery §3).
-TOKEN_ENDPOINT_AUTH_METHODS: Final = ("client_secret_basic", "client_secret_post", "none")
+#: How clients may authenticate at /token, /introspect, /revoke and /par (RFC 8414 §2, OIDC Core §9).
+TOKEN_ENDPOINT_AUTH_METHODS: Final = (
+    "client_secret_basic",
+    "client_secret_post",
+    "client_secret_jwt",
+    "private_key_jwt",
+    "none",
+)
+#: The methods that prove the client with a JWT assertion (RFC 7523 §2.2), and the algorithms each
+#: accepts: never "none", never an HMAC with a public key, never a public-key algorithm with a secret.
+CLIENT_ASSERTION_ALGS: Final = MappingProxyType({
+    "private_key_jwt": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"),
+    "client_secret_jwt": ("HS256", "HS384", "HS512"),
+})
+#: A client assertion lives this long at most (``exp`` − ``iat``, or ``exp`` − now without ``iat``).
+CLIENT_ASSERTION_MAX_SECONDS: Final = 300
+#: Algorithms of request objects (RFC 9101) and DPoP proofs (RFC 9449): asymmetric only.
+REQUEST_OBJECT_ALGS: Final = ("RS256", "PS256", "ES256")
+DPOP_ALGS: Final = ("RS256", "PS256", "ES256", "EdDSA")
+#: Seconds a DPoP proof's ``iat`` may lie in the past or the future (RFC 9449 §11.1).
+DPOP_PROOF_WINDOW_SECONDS: Final = 60
+#: A pushed authorization request's ``request_uri`` lives this long, and is used once (RFC 9126 §2.2).
+PAR_SECONDS: Final = 60
+PAR_URN_PREFIX: Final = "urn:ietf:params:oauth:request_uri:"
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityProfile:
+    """What a profile switched on for an authorization server enforces there (FAPI 2.0 Security Profile §5)."""
+
+    name: str
+    response_types: frozenset[str]  # what /authorize accepts
+    grants: frozenset[Grant]  # what /token accepts
+    auth_methods: frozenset[str]  # how confidential clients authenticate; public clients are refused
+    require_par: bool
+    require_pkce: bool  # S256 (CODE_CHALLENGE_METHODS), for every client
+    require_dpop: bool  # sender-constrained access tokens
+    max_code_seconds: int
+    signing_algs: frozenset[str]  # of the server's keys
+
+
+#: FAPI 2.0 Security Profile (final, 2025): §5.3.2.1 PAR, PKCE S256, confidential clients with
+#: private_key_jwt (or mTLS, which we do not offer), sender-constrained tokens (DPoP here),
+#: ``iss`` in the authorization response (always sent), ``response_type=code`` only, codes of 60 s
+#: at most (§5.3.2.1-14), and PS256 or ES256 signatures (§5.4.1).
+FAPI2: Final = SecurityProfile(
+    name="FAPI 2.0 Security Profile",
+    response_types=frozenset({"code"}),
+    grants=frozenset({Grant.AUTHORIZATION_CODE, Grant.REFRESH_TOKEN, Grant.CLIENT_CREDENTIALS}),
+    auth_methods=frozenset({"private_key_jwt"}),
+    require_par=True,
+    require_pkce=True,
+    require_dpop=True,
+    max_code_seconds=60,
+    signing_algs=frozenset({"PS256", "ES256"}),
+)
 #: PKCE methods we accept: RFC 9700 §2.1.1 rules out "plain".
 CODE_CHALLENGE_METHODS: Final = ("S256",)
 RESPONSE_MODES: Final = ("query", "fragment", "form_post")

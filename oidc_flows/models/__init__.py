@@ -16,6 +16,7 @@ from .access import AccessPolicy, PolicyRule
 from .claims import Claim
 from .clients import Application
 from .keys import KeyAlg, KeyStatus, SigningKey
+from .requests import OneTimeUse, PushedAuthorizationRequest
 from .servers import AuthorizationServer, Scope
 from .sessions import BrowserSession, SessionApplication
 from .tokens import AccessToken, Grant, IDToken, RefreshToken, Revocation
@@ -44,6 +45,8 @@ __all__ = [
     "IDToken",
     "KeyAlg",
     "KeyStatus",
+    "OneTimeUse",
+    "PushedAuthorizationRequest",
     "RefreshToken",
     "Revocation",
     "Scope",

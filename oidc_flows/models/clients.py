@@ -35,6 +35,54 @@ class Application(AbstractApplication):
         help_text=_("How the application proves who it is at /token; public clients use 'none'."),
     )
     is_active = models.BooleanField(_("active"), default=True, help_text=_("Inactive applications get no tokens."))
+    # -- high-security clients (RFC 7523, RFC 9101, RFC 9126, RFC 9449) ---------------------------
+    jwks = models.JSONField(
+        _("public keys (JWKS)"),
+        blank=True,
+        default=dict,
+        help_text=_(
+            'The application\'s public keys as a JWK Set ({"keys": [...]}), for private_key_jwt and signed '
+            "request objects. Leave empty when it publishes them at a JWKS URI."
+        ),
+    )
+    jwks_uri = models.URLField(
+        _("JWKS URI"),
+        max_length=500,
+        blank=True,
+        help_text=_("Where the application publishes its public keys (https). Fetched with a timeout, and cached."),
+    )
+    token_endpoint_auth_signing_alg = models.CharField(
+        _("client assertion algorithm"),
+        max_length=8,
+        blank=True,
+        help_text=_("The one algorithm the application signs its client assertions with; empty: any allowed one."),
+    )
+    #: The secret of a client_secret_jwt application, encrypted at rest (oidc_flows.sealing): the
+    #: server must compute the HMAC itself, so a one-way hash cannot serve. Empty for other methods.
+    sealed_client_secret = models.TextField(blank=True, default="", editable=False)
+    request_uris = models.TextField(
+        _("request URIs"),
+        blank=True,
+        help_text=_(
+            "Space-separated https URLs (or prefixes ending in /) where the application hosts request "
+            "objects; empty: only the server's own pushed request URIs."
+        ),
+    )
+    require_pushed_authorization_requests = models.BooleanField(
+        _("require PAR"),
+        default=False,
+        help_text=_("/authorize accepts this application's requests only as pushed authorization requests."),
+    )
+    require_signed_request_object = models.BooleanField(
+        _("require signed request objects"),
+        default=False,
+        help_text=_("/authorize and /par accept this application's requests only as signed request objects."),
+    )
+    dpop_bound_access_tokens = models.BooleanField(
+        _("require DPoP"),
+        default=False,
+        help_text=_("Tokens are issued to this application only with a DPoP proof, and bound to its key."),
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -113,6 +161,17 @@ class Application(AbstractApplication):
             errors.setdefault("redirect_uris", []).append(_("Register at least one redirect URI."))
         if errors:
             raise ValidationError(errors)
+
+    def requires_par(self, server) -> bool:
+        """Whether /authorize takes this application's requests only through /par on ``server``."""
+        return self.require_pushed_authorization_requests or server.requires_par
+
+    def requires_signed_request_object(self, server) -> bool:
+        return self.require_signed_request_object or server.require_signed_request_object
+
+    def requires_dpop(self, server) -> bool:
+        """Whether ``server`` issues this application only sender-constrained (DPoP) tokens."""
+        return self.dpop_bound_access_tokens or server.requires_dpop
 
     def get_allowed_schemes(self) -> list[str]:
         schemes = {urisplit.split(":", 1)[0].lower() for urisplit in self.redirect_uris.split()}

@@ -22,6 +22,7 @@ class KeyStatus(models.TextChoices):
 class KeyAlg(models.TextChoices):
     RS256 = "RS256", "RS256"
     ES256 = "ES256", "ES256"
+    PS256 = "PS256", "PS256"  # RSA-PSS: FAPI 2.0 (§5.4.1) allows PS256 and ES256 only
 
 
 def generate_jwk(alg: str) -> jwk.JWK:

@@ -61,6 +61,26 @@ class AuthorizationServer(models.Model):
             "The active key is replaced automatically after this many days; 0: only when an administrator rotates it."
         ),
     )
+    fapi_profile = models.BooleanField(
+        _("FAPI 2.0 Security Profile"),
+        default=False,
+        help_text=_(
+            "Enforce the FAPI 2.0 Security Profile on this server: pushed authorization requests, PKCE "
+            "S256, confidential clients with private_key_jwt, DPoP-bound tokens, response_type=code "
+            "only (no implicit, hybrid or password), authorization codes of 60 seconds at most, and "
+            "PS256 or ES256 signing keys."
+        ),
+    )
+    require_pushed_authorization_requests = models.BooleanField(
+        _("require PAR"),
+        default=False,
+        help_text=_("/authorize accepts only pushed authorization requests (RFC 9126) on this server."),
+    )
+    require_signed_request_object = models.BooleanField(
+        _("require signed request objects"),
+        default=False,
+        help_text=_("/authorize and /par accept only requests sent as signed request objects (RFC 9101)."),
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -111,6 +131,21 @@ class AuthorizationServer(models.Model):
     @property
     def discovery_url(self) -> str:
         return f"{self.issuer}/.well-known/openid-configuration"
+
+    @property
+    def profile(self):
+        """The security profile this server enforces (policy.FAPI2), or None."""
+        from .. import policy
+
+        return policy.FAPI2 if self.fapi_profile else None
+
+    @property
+    def requires_par(self) -> bool:
+        return self.require_pushed_authorization_requests or self.fapi_profile
+
+    @property
+    def requires_dpop(self) -> bool:
+        return self.fapi_profile
 
     @property
     def issues_jwt_access_tokens(self) -> bool:

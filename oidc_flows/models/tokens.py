@@ -49,6 +49,8 @@ class Grant(AbstractGrant):
     #: The grant family of the tokens this code was exchanged for (set when it is redeemed), so that a
     #: replay of the code revokes them all, including those a refresh issued since (RFC 9700 §4.5).
     token_family = models.UUIDField(null=True, blank=True)
+    #: RFC 9449 §10: the JWK thumbprint the code is bound to (``dpop_jkt`` at /authorize or /par).
+    dpop_jkt = models.CharField(max_length=64, blank=True, default="")
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
@@ -65,6 +67,8 @@ class AccessToken(ServerScopesMixin, AbstractAccessToken):
         help_text="The authorization code this token was issued for; replaying the code revokes it.",
     )
     jti = models.CharField(max_length=64, blank=True, db_index=True)
+    #: RFC 9449 §6: the thumbprint of the DPoP key the token is bound to (``cnf.jkt``); empty: bearer.
+    dpop_jkt = models.CharField(max_length=64, blank=True, default="")
 
     class Meta(AbstractAccessToken.Meta):
         swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
@@ -78,6 +82,8 @@ class RefreshToken(AbstractRefreshToken):
     #: The scopes of the access token issued with this refresh token (DOT read them from that token's
     #: row; JWT access tokens have none): a refresh may ask for these or fewer (RFC 6749 §6).
     scope = models.TextField(blank=True, default="")
+    #: RFC 9449 §5: a public client's refresh token is bound to its DPoP key (thumbprint); empty: not bound.
+    dpop_jkt = models.CharField(max_length=64, blank=True, default="")
 
     @classmethod
     def revoke_family(cls, token_family) -> None:
