@@ -26,6 +26,8 @@ from oidc_flows.models import (
     BrowserSession,
     Grant,
     IDToken,
+    OneTimeUse,
+    PushedAuthorizationRequest,
     RefreshToken,
     Revocation,
 )
@@ -111,8 +113,13 @@ def test_expired_and_dead_rows_go(owner):
         ),
         "expired session": session(expires=past),
         "revocation whose tokens have all expired": Revocation.objects.create(key="jti:gone", expires=past),
+        "pushed request past its 60 s": PushedAuthorizationRequest.objects.create(
+            server=owner["server"], application=owner["application"], reference="gone", parameters={}, expires=past
+        ),
+        "used assertion id past its expiry": OneTimeUse.objects.create(key="gone", expires=past),
     }
     live_revocation = Revocation.objects.create(key="jti:live", expires=NOW + timedelta(minutes=5))
+    live_once = OneTimeUse.objects.create(key="live", expires=NOW + timedelta(minutes=5))
     # An access token whose refresh token was revoked long ago goes with it.
     freed = access_token(owner, expires=past)
     refresh_token(owner, access=freed, revoked=long_ago)
@@ -124,6 +131,7 @@ def test_expired_and_dead_rows_go(owner):
     assert not exists(freed)
     assert not exists(record), "the record of an ended session goes too"
     assert exists(live_revocation), "a revocation stays while a token it ends can still be presented"
+    assert exists(live_once), "a used jti stays recorded while its assertion could still be replayed"
     assert counts == {
         "refresh tokens": 4,
         "access tokens": 2,
@@ -135,6 +143,8 @@ def test_expired_and_dead_rows_go(owner):
         "session and recovery tokens": 0,
         "sign-in events": 0,
         "revocation list entries": 1,
+        "pushed authorization requests": 1,
+        "used assertion and proof ids": 1,
     }
 
 
