@@ -45,10 +45,12 @@ PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/4")
 NODE_DIR = systems.BENCH / "peers" / "node"
 ES256 = "client_credentials_es256"
+PKJWT_DPOP = "client_credentials_private_key_jwt_dpop"
 ALL_SCENARIOS = (
     "healthz",
     "client_credentials",
     ES256,
+    PKJWT_DPOP,
     "introspection",
     "jwks",
     "discovery",
@@ -197,6 +199,11 @@ def prepare(kind: str, system: systems.System, endpoints: Endpoints, chains: int
         if (alg := scenarios.jwt_header(token).get("alg")) != "ES256":
             raise RuntimeError(f"{system.name}: the ES256 scenario's access token is signed {alg}")
         target.steps[ES256] = lambda: scenarios.client_credentials(es_endpoints, info["service"], es_extra)
+    if "pkjwt_service" in info:
+        # The same grant, the client proving itself with a signed assertion and the token bound to a DPoP key.
+        target.steps[PKJWT_DPOP] = lambda: scenarios.client_credentials_private_key_jwt_dpop(
+            system.base_url, endpoints, info["pkjwt_service"]
+        )
     if endpoints.authorize:
         # One sign-in, then a code per chain: the refresh and userinfo scenarios start from these.
         flows = [scenarios.code_flow(client, endpoints, info["web"], info["user"]) for _ in range(chains)]

@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
@@ -103,6 +104,62 @@ def client_credentials(ep: Endpoints, cred: dict, extra: dict[str, str] | None =
 
     def step(client: Client, index: int) -> None:
         expect_json(client.request("POST", ep.token, body, headers), "client_credentials", "access_token")
+
+    return step
+
+
+def _signed(key, header: dict, claims: dict) -> str:
+    from jwcrypto import jws
+
+    token = jws.JWS(json.dumps(claims, separators=(",", ":")).encode())
+    token.add_signature(key, alg=header["alg"], protected=json.dumps(header))
+    return token.serialize(compact=True)
+
+
+def client_credentials_private_key_jwt_dpop(base_url: str, ep: Endpoints, cred: dict) -> Step:
+    """Client credentials with private_key_jwt (RFC 7523) and a DPoP proof (RFC 9449), both ES256.
+
+    Every request signs a fresh assertion and a fresh proof (each ``jti`` is accepted once): that
+    signing is the load generator's CPU, not the server's, which is what the figures show.
+    """
+    from jwcrypto import jwk
+
+    client_key = jwk.JWK.from_json(json.dumps(cred["private_jwk"]))
+    proof_key = jwk.JWK.generate(kty="EC", crv="P-256")
+    proof_jwk = proof_key.export_public(as_dict=True)
+    token_url = base_url + ep.token
+    scope = cred["scope"]
+
+    def step(client: Client, index: int) -> None:
+        now = int(time.time())
+        assertion = _signed(
+            client_key,
+            {"alg": "ES256", "kid": cred["private_jwk"]["kid"]},
+            {
+                "iss": cred["client_id"],
+                "sub": cred["client_id"],
+                "aud": token_url,
+                "iat": now,
+                "exp": now + 60,
+                "jti": secrets.token_urlsafe(16),
+            },
+        )
+        proof = _signed(
+            proof_key,
+            {"typ": "dpop+jwt", "alg": "ES256", "jwk": proof_jwk},
+            {"htm": "POST", "htu": token_url, "iat": now, "jti": secrets.token_urlsafe(16)},
+        )
+        body = urlencode(
+            {
+                "grant_type": "client_credentials",
+                "scope": scope,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion,
+            }
+        )
+        data = expect_json(client.request("POST", ep.token, body, FORM | {"DPoP": proof}), "pkjwt+dpop", "access_token")
+        if data.get("token_type") != "DPoP":
+            raise Failed(f"pkjwt+dpop: token_type {data.get('token_type')!r}, wanted DPoP")
 
     return step
 

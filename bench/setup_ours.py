@@ -46,11 +46,30 @@ for status in (KeyStatus.ACTIVE, KeyStatus.NEXT):
     SigningKey.objects.generate(es256, status=status, alg=KeyAlg.ES256)
 Scope.objects.get_or_create(server=es256, name="api:read", defaults={"description": "Read the API"})
 
+# client_credentials with private_key_jwt and DPoP: the client's P-256 key, its public half registered inline.
+from jwcrypto import jwk  # noqa: E402
+
+from oidc_flows.models import Application  # noqa: E402
+
+
+client_key = jwk.JWK.generate(kty="EC", crv="P-256", kid="bench-pkjwt-1")
+pkjwt, _ = register_application("bench pkjwt+dpop", "service", client_id="bench-pkjwt")
+Application.objects.filter(pk=pkjwt.pk).update(
+    token_endpoint_auth_method="private_key_jwt",
+    jwks={"keys": [client_key.export_public(as_dict=True) | {"alg": "ES256", "use": "sig"}]},
+    dpop_bound_access_tokens=True,
+)
+
 json.dump(
     {
         "server": "default",
         "es256_server": ES256_SERVER,
         "service": {"client_id": service.client_id, "secret": service_secret, "scope": "api:read"},
+        "pkjwt_service": {
+            "client_id": pkjwt.client_id,
+            "private_jwk": client_key.export_private(as_dict=True),
+            "scope": "api:read",
+        },
         "web": {"client_id": web.client_id, "secret": web_secret, "redirect_uri": REDIRECT_URI, "scope": SCOPES},
         "user": {"username": "bench", "password": PASSWORD},
         "password_hasher": user.password.split("$", 1)[0],
