@@ -89,7 +89,39 @@ def make_clients(rp: str, spa: str) -> dict[str, Client]:
             "django-rp", "web", secrets.token_urlsafe(32), f"{rp}/oidc/callback/", {"auth_method": "client_secret_post"}
         ),
         "spa": Client("spa", "spa", None, f"{spa}/callback.html", {"allowed_origins": [spa]}),
+        # FAPI 2.0 (the `fapi` server): private_key_jwt with this P-256 key, registered inline.
+        "openid-client-fapi": Client(
+            "openid-client-fapi",
+            "web",
+            None,
+            options={"grant_types": code_and_refresh, "auth_method": "private_key_jwt", "jwks": FAPI_CLIENT_KEY.jwks},
+        ),
     }
+
+
+@dataclass(frozen=True)
+class ClientKey:
+    """A client's signing key pair: the public half is registered, the private half signs its assertions."""
+
+    private_jwk: dict = field(repr=False)
+
+    @classmethod
+    def generate(cls, kid: str) -> ClientKey:
+        from jwcrypto import jwk
+
+        return cls(
+            jwk.JWK.generate(kty="EC", crv="P-256", kid=kid, alg="ES256", use="sig").export_private(as_dict=True)
+        )
+
+    @property
+    def jwks(self) -> dict:
+        public = {k: v for k, v in self.private_jwk.items() if k != "d"}
+        return {"keys": [public]}
+
+
+FAPI_CLIENT_KEY = ClientKey.generate("openid-client-fapi-1")
+#: Servers besides `default`: one under the FAPI 2.0 Security Profile, its keys ES256 (FAPI 2.0 §5.4.1).
+SERVERS = [{"server_id": "fapi", "fapi_profile": True, "key_alg": "ES256"}]
 
 
 @dataclass(frozen=True)
@@ -108,6 +140,9 @@ class IdP:
 
     def endpoint(self, name: str) -> str:
         return f"{self.issuer}/v1/{name}"
+
+    def issuer_of(self, server_id: str) -> str:
+        return f"{self.base_url}/oauth2/{server_id}"
 
 
 def listening_socket() -> socket.socket:
@@ -209,6 +244,7 @@ def idp(tmp_path_factory, sockets) -> Iterator[IdP]:
     setup = {
         "user": {"username": "alice", "password": PASSWORD},
         "clients": [client.registration() for client in clients.values()],
+        "servers": SERVERS,
     }
     with running_idp(var_dir, sockets["idp"], HERE / "idp_setup.py", setup) as base_url:
         yield IdP(base_url, var_dir, clients)

@@ -2,7 +2,7 @@
 
 It uses the management commands an administrator scripts with; their output (which names the secrets) is
 discarded. INTEROP_SETUP: {"user": {"username", "password"}, "clients": [{"type", "client_id",
-"secret", "redirect_uris", "grant_types", "auth_method", "allowed_origins"}]}.
+"secret", "redirect_uris", "grant_types", "auth_method", "allowed_origins", "jwks"}], "servers": [...]}.
 """
 
 import io
@@ -33,6 +33,29 @@ for client in setup["clients"]:
     args += [f"--redirect-uri={uri}" for uri in client.get("redirect_uris", ())]
     args += [f"--grant-type={grant}" for grant in client.get("grant_types", ())]
     args += [f"--allowed-origin={origin}" for origin in client.get("allowed_origins", ())]
-    if client.get("auth_method"):
+    if client.get("auth_method") and not client.get("jwks"):  # with keys: set below, once they are registered
         args.append(f"--auth-method={client['auth_method']}")
     call_command("oidc_create_application", *args, stdout=quiet)
+
+# Authorization servers beyond `default` (e.g. one with the FAPI 2.0 Security Profile), as an administrator
+# sets them up in the admin: {"server_id", "fapi_profile", "key_alg"}.
+from oidc_flows import servers  # noqa: E402
+from oidc_flows.models import Application, SigningKey  # noqa: E402
+from oidc_flows.models.keys import KeyStatus  # noqa: E402
+
+
+for spec in setup.get("servers", ()):
+    server = servers.create_server(spec["server_id"], name=spec["server_id"], default_policy=True)
+    if spec.get("key_alg"):
+        SigningKey.objects.filter(server=server).delete()
+        for status in (KeyStatus.ACTIVE, KeyStatus.NEXT):
+            SigningKey.objects.generate(server, status=status, alg=spec["key_alg"])
+    server.fapi_profile = spec.get("fapi_profile", False)
+    server.save()
+# Public keys registered inline (private_key_jwt, signed request objects).
+for client in setup["clients"]:
+    if client.get("jwks"):
+        app = Application.objects.get(client_id=client["client_id"])
+        app.jwks, app.token_endpoint_auth_method = client["jwks"], client.get("auth_method") or "private_key_jwt"
+        app.full_clean()
+        app.save()
