@@ -447,3 +447,42 @@ def test_basic_with_its_own_client_id_in_the_body_is_one_method(default_server, 
     )
 
     assert response.status_code == 200, response.text
+
+
+# -- discovery ------------------------------------------------------------------------------------------
+
+
+def test_discovery_advertises_the_methods_and_algorithms_per_endpoint(default_server):
+    metadata = requests.get(default_server.discovery_url, timeout=10).json()
+
+    for endpoint in ("token_endpoint", "introspection_endpoint", "revocation_endpoint"):
+        assert metadata[f"{endpoint}_auth_methods_supported"] == [
+            "client_secret_basic",
+            "client_secret_post",
+            "client_secret_jwt",
+            "private_key_jwt",
+            "none",
+        ]
+        algs = metadata[f"{endpoint}_auth_signing_alg_values_supported"]
+        assert {"RS256", "PS256", "ES256", "HS256"} <= set(algs) and "none" not in algs
+
+
+def test_a_fapi_server_advertises_private_key_jwt_with_its_algorithms_only(default_server):
+    default_server.fapi_profile = True
+    default_server.save()
+
+    metadata = requests.get(default_server.discovery_url, timeout=10).json()
+
+    for endpoint in ("token_endpoint", "introspection_endpoint", "revocation_endpoint"):
+        assert metadata[f"{endpoint}_auth_methods_supported"] == ["private_key_jwt"]
+        # FAPI 2.0 §5.4.1: PS256 or ES256, and no RSASSA-PKCS1-v1_5 (RS256).
+        assert sorted(metadata[f"{endpoint}_auth_signing_alg_values_supported"]) == ["ES256", "PS256"]
+
+
+def test_a_fapi_server_refuses_assertions_in_an_algorithm_the_profile_excludes(default_server, pk_service, rsa_key):
+    default_server.fapi_profile = True
+    default_server.save()
+    token_url = default_server.endpoint_url("token")
+
+    rs256 = signed(claims_for(pk_service.client_id, token_url), rsa_key, "RS256")
+    assert_refused(token_with(default_server, rs256), "invalid_client", "PS256")

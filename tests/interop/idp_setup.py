@@ -2,7 +2,7 @@
 
 It uses the management commands an administrator scripts with; their output (which names the secrets) is
 discarded. INTEROP_SETUP: {"user": {"username", "password"}, "clients": [{"type", "client_id",
-"secret", "redirect_uris", "grant_types", "auth_method", "allowed_origins"}]}.
+"secret", "redirect_uris", "grant_types", "auth_method", "allowed_origins", "jwks"}]}.
 """
 
 import io
@@ -35,4 +35,6 @@ for client in setup["clients"]:
     args += [f"--allowed-origin={origin}" for origin in client.get("allowed_origins", ())]
     if client.get("auth_method"):
         args.append(f"--auth-method={client['auth_method']}")
+    if client.get("jwks"):
+        args.append(f"--jwks={json.dumps(client['jwks'])}")
     call_command("oidc_create_application", *args, stdout=quiet)
