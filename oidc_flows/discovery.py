@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import claims, policy
+from . import claims, clientauth, policy
 from .authn import policies as authn_policies
 from .models import AuthorizationServer, Scope, SigningKey
 
@@ -38,10 +38,9 @@ def build_metadata(server: AuthorizationServer) -> dict[str, Any]:
             .values_list("name", flat=True)
         ),
         "claims_supported": sorted({*claims.SUPPORTED_CLAIMS, *TOKEN_CLAIMS}),
-        "token_endpoint_auth_methods_supported": list(policy.TOKEN_ENDPOINT_AUTH_METHODS),
-        # Same client authentication as /token; "none": public clients, for their own tokens only.
-        "introspection_endpoint_auth_methods_supported": list(policy.TOKEN_ENDPOINT_AUTH_METHODS),
-        "revocation_endpoint_auth_methods_supported": list(policy.TOKEN_ENDPOINT_AUTH_METHODS),
+        # Client authentication, the same at /token, /introspect and /revoke ("none": public clients, for
+        # their own tokens only), with the assertion algorithms; a security profile narrows both.
+        **clientauth.metadata(server),
         "code_challenge_methods_supported": list(policy.CODE_CHALLENGE_METHODS),
         # select_account is answered per OIDC Core §3.1.2.6 (account_selection_required), see views/authorize.py.
         "prompt_values_supported": ["none", "login", "consent", "select_account"],

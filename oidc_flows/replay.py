@@ -13,7 +13,7 @@ import math
 import time
 from datetime import UTC, datetime
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import IntegrityError, transaction
 
 from .models import OneTimeUse
@@ -25,7 +25,8 @@ _PROCESS_LOCAL = ("LocMemCache", "DummyCache")
 
 def shared_cache() -> bool:
     """Whether the default cache is seen by every process (and so may hold one-time records)."""
-    return type(cache).__name__ not in _PROCESS_LOCAL
+    # The backend itself: ``django.core.cache.cache`` is a proxy, whose own type names no backend.
+    return type(caches["default"]).__name__ not in _PROCESS_LOCAL
 
 
 def first_use(kind: str, value: str, expires_at: float) -> bool:

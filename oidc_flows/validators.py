@@ -21,7 +21,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749 import errors
 
-from . import access, claims, consent, policy, sessions, snapshots, tokens
+from . import access, claims, clientauth, consent, policy, sessions, snapshots, tokens
 from .authn import machine as authn_machine
 from .authn import policies as authn_policies
 from .models import AccessToken, Application, AuthorizationServer, Grant, RefreshToken
@@ -50,16 +50,44 @@ class FlowsValidator(OAuth2Validator):
             request.client = _application(client_id)
         return super()._load_application(client_id, request)
 
+    def client_authentication_required(self, request: OAuthRequest, *args, **kwargs) -> bool:
+        # DOT looks for a Basic header or a secret; an assertion is client authentication too (RFC 7521 §4.2).
+        return clientauth.presents_assertion(request) or super().client_authentication_required(
+            request, *args, **kwargs
+        )
+
     def authenticate_client(self, request: OAuthRequest, *args, **kwargs) -> bool:
-        # RFC 6749 §2.3: a client uses the one method it registered, not whichever works.
-        basic = self._extract_basic_auth(request) is not None
-        if basic:
+        # RFC 6749 §2.3: one method per request (else invalid_request), and the one the client registered.
+        method = clientauth.presented_method(request, basic=self._extract_basic_auth(request) is not None)
+        if method == clientauth.JWT:
+            request.client = clientauth.authenticate_assertion(
+                request,
+                self.server,
+                endpoint=self._endpoint_name(),
+                load=lambda cid: self._load_application(cid, request),
+            )
+            return True
+        if method == "client_secret_basic":
             ok = self._authenticate_basic_auth(request)
-            method = "client_secret_basic"
+            if ok and request.client_id and request.client_id != request.client.client_id:
+                # The request names two clients, so it proves neither: invalid_client (401, RFC 6749 §5.2),
+                # as RFC 7521 §4.2 answers a client_id unlike the assertion's. oauthlib would say server_error.
+                raise errors.InvalidClientError(
+                    description="client_id differs from the client of the Authorization header.", request=request
+                )
         else:
             ok = self._authenticate_request_body(request)
             method = "client_secret_post"
-        return ok and request.client.token_endpoint_auth_method == method
+        if ok and request.client.token_endpoint_auth_method != method:
+            raise errors.InvalidClientError(
+                description="Client authentication failed: not the method the application registered.", request=request
+            )
+        return ok
+
+    def _endpoint_name(self) -> str | None:
+        """The URL name of the endpoint this request came to (token, introspect, revoke, par), if known."""
+        match = getattr(self.http_request, "resolver_match", None)
+        return match.url_name if match is not None else None
 
     def validate_grant_type(self, client_id, grant_type, client, request: OAuthRequest, *args, **kwargs) -> bool:
         if grant_type not in policy.TOKEN_ENDPOINT_GRANTS:

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.generators import generate_client_secret
 
-from .. import keys, revocation, sessions
+from .. import keys, registration, revocation, sessions
 from ..models import AccessToken, Application, AuthorizationServer, BrowserSession, RefreshToken, SigningKey
 
 
@@ -42,7 +42,9 @@ def rotate_client_secret(client: Application) -> str:
         raise ValueError(f"{client.client_id} is a public client: it has no secret.")
     secret = generate_client_secret()
     client.client_secret = secret
-    client.save(update_fields=["client_secret"])
+    registration.seal_client_secret(client, secret)  # client_secret_jwt: the server keeps it, encrypted
+    # `updated` too: other processes see the change by that stamp (oidc_flows.snapshots).
+    client.save(update_fields=["client_secret", "sealed_client_secret", "updated"])
     return secret
 
 

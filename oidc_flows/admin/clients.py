@@ -18,10 +18,11 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.generators import generate_client_secret
 
-from .. import policy
+from .. import policy, registration
 from ..models import AccessPolicy, Application, AuthorizationServer
 from . import actions
 from .forms import (
@@ -81,6 +82,17 @@ TYPE_FIELDSETS: dict[str, tuple[tuple[str | None, dict[str, Any]], ...]] = {
                     + (("token_endpoint_auth_method",) if rule.confidential else ())
                     + (("skip_authorization",) if rule.redirects else ())
                     + ("is_active",),
+                },
+            ),
+            (
+                _("Keys"),
+                {
+                    "fields": (("token_endpoint_auth_signing_alg",) if rule.confidential else ())
+                    + ("jwks", "jwks_uri"),
+                    "description": _(
+                        "The application's public keys: they verify its private_key_jwt assertions (RFC 7523) "
+                        "and its signed request objects. Inline or at a JWKS URI, not both."
+                    ),
                 },
             ),
         )
@@ -191,11 +203,14 @@ class ApplicationAdmin(admin.ModelAdmin):
     @sensitive_variables("secret")
     def save_model(self, request: HttpRequest, obj: Application, form: Any, change: bool) -> None:
         secret = None
-        if not change and obj.rule.confidential:
+        if obj.rule.confidential and (not change or registration.needs_new_secret(obj)):
+            # New, or switched to client_secret_jwt: the server must now keep the plaintext (sealed), and
+            # the hash of the old secret cannot give it back, so a new secret is issued and shown once.
             secret = obj.client_secret = generate_client_secret()  # hashed by ClientSecretField on save
+        registration.seal_client_secret(obj, secret)  # and cleared when the method is not client_secret_jwt
         super().save_model(request, obj, form, change)
         if secret:
-            actions.show_secret_once(request, obj, secret)
+            actions.show_secret_once(request, obj, secret, rotated=change)
 
     def response_add(self, request: HttpRequest, obj: Application, post_url_continue: str | None = None):
         if "_addanother" in request.POST or "_popup" in request.POST:
@@ -223,6 +238,11 @@ class ApplicationAdmin(admin.ModelAdmin):
     def secret_status(self, obj: Application) -> str:
         if not obj.rule.confidential:
             return "None: a public client proves itself with PKCE, not with a secret."
+        if obj.token_endpoint_auth_method == "client_secret_jwt":
+            return _(
+                "Stored hashed, and encrypted for client_secret_jwt (the server computes the assertions' HMAC "
+                "with it); never shown again. “Rotate secret” issues a new one and shows it once."
+            )
         return "Stored hashed; nobody can read it back. “Rotate secret” issues a new one and shows it once."
 
     @admin.display(description="authorization servers")

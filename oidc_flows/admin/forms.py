@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
-from .. import policy, redirects
+from .. import clientkeys, policy, redirects, registration
 from ..models import Application, AuthorizationServer, PolicyRule, Scope, UserProfile
 
 
@@ -102,6 +103,13 @@ class UriListField(forms.CharField):
         return " ".join(str(value or "").split())
 
 
+class JwksField(forms.JSONField):
+    """A JWK Set as JSON text; none registered shows as an empty box rather than ``{}``."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value in ({}, None) else super().prepare_value(value)
+
+
 # -- applications --------------------------------------------------------------------------------------
 
 APPLICATION_FIELDS: Final = (
@@ -113,9 +121,17 @@ APPLICATION_FIELDS: Final = (
     "post_logout_redirect_uris",
     "allowed_origins",
     "token_endpoint_auth_method",
+    "token_endpoint_auth_signing_alg",
+    "jwks",
+    "jwks_uri",
     "skip_authorization",
     "is_active",
 )
+
+#: The assertion algorithms, grouped by the method that accepts them (RFC 7523; policy.CLIENT_ASSERTION_ALGS).
+SIGNING_ALG_CHOICES: Final = [("", _("Any allowed algorithm"))] + [
+    (method, [(alg, alg) for alg in algs]) for method, algs in policy.CLIENT_ASSERTION_ALGS.items()
+]
 
 
 class ApplicationForm(forms.ModelForm):
@@ -140,6 +156,31 @@ class ApplicationForm(forms.ModelForm):
     allowed_origins = UriListField(
         required=False, label="Allowed origins (CORS)", help_text=URI_LIST_HELP["allowed_origins"]
     )
+    jwks = JwksField(
+        required=False,
+        label=_("Public keys (JWKS)"),
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 60, "spellcheck": "false"}),
+        help_text=_(
+            'The application\'s public keys as a JWK Set, {"keys": [...]}: for private_key_jwt and signed request '
+            "objects. Public keys only. Leave empty when it publishes them at a JWKS URI."
+        ),
+    )
+    jwks_uri = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label=_("JWKS URI"),
+        help_text=_("Where the application publishes its public keys (https). Fetched with a timeout, and cached."),
+    )
+    token_endpoint_auth_signing_alg = forms.ChoiceField(
+        choices=SIGNING_ALG_CHOICES,
+        required=False,
+        label=_("Client assertion algorithm"),
+        help_text=_(
+            "private_key_jwt and client_secret_jwt: the one algorithm the application signs its assertions with; "
+            "empty: any the method allows."
+        ),
+    )
 
     class Meta:
         model = Application
@@ -150,8 +191,12 @@ class ApplicationForm(forms.ModelForm):
             "client_id": "The application's public identifier (client_id), sent in every request. "
             "Generated; you may choose your own now, it cannot change later.",
             "skip_authorization": "Users are not asked to approve scopes: only for your own applications.",
-            "token_endpoint_auth_method": "How the application sends its secret to /token: HTTP Basic "
-            "(client_secret_basic) or form fields (client_secret_post).",
+            "token_endpoint_auth_method": _(
+                "How the application proves itself at /token, /introspect and /revoke: its secret in HTTP Basic "
+                "(client_secret_basic) or form fields (client_secret_post), or a JWT assertion signed with its "
+                "private key (private_key_jwt: register its public keys below) or with its secret "
+                "(client_secret_jwt: the secret is then kept encrypted, not only hashed)."
+            ),
             "is_active": "Inactive applications get no tokens, and their tokens stop being accepted here.",
         }
 
@@ -193,6 +238,22 @@ class ApplicationForm(forms.ModelForm):
 
     def clean_grant_types(self) -> str:
         return " ".join(sorted(self.cleaned_data["grant_types"]))
+
+    def clean_jwks(self) -> dict[str, Any]:
+        jwks = self.cleaned_data.get("jwks") or {}
+        if why := clientkeys.validate_jwks(jwks):
+            raise ValidationError(why)
+        return jwks
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the instance now holds the form's values
+        if self.instance.application_type not in policy.APP_TYPES:
+            return
+        for field, messages in registration.client_auth_errors(self.instance).items():
+            target = field if field in self.fields else None
+            for message in messages:
+                if target is None or target not in self.errors:
+                    self.add_error(target, message)
 
     def clean_allowed_origins(self) -> str:
         origins = self.cleaned_data.get("allowed_origins", "")

@@ -352,4 +352,10 @@ def test_discovery_names_both_endpoints_and_their_client_authentication(default_
         assert metadata["introspection_endpoint"] == server.endpoint_url("introspect")
         assert metadata["revocation_endpoint"] == server.endpoint_url("revoke")
         for name in ("introspection_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported"):
-            assert set(metadata[name]) == {"client_secret_basic", "client_secret_post", "none"}
+            assert set(metadata[name]) == {
+                "client_secret_basic",
+                "client_secret_post",
+                "client_secret_jwt",
+                "private_key_jwt",
+                "none",
+            }

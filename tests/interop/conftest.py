@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from joserfc.jwk import RSAKey
 
 from tests.factories import PASSWORD
 from tests.support import processes
@@ -61,16 +62,24 @@ class Client:
     secret: str | None = field(default=None, repr=False)
     redirect_uri: str = RP_REDIRECT
     options: dict = field(default_factory=dict)  # grant_types, auth_method, allowed_origins (idp_setup.py)
+    private_key: dict | None = field(
+        default=None, repr=False
+    )  # private_key_jwt: its private JWK; the IdP gets the public
 
     def registration(self) -> dict:
         """The client as idp_setup.py registers it."""
         redirect_uris = [self.redirect_uri] if self.app_type != "service" else []
+        jwks = {}
+        if self.private_key:
+            public = {k: v for k, v in self.private_key.items() if k in ("kty", "kid", "n", "e", "crv", "x", "y")}
+            jwks = {"jwks": {"keys": [public]}}
         return {
             "type": self.app_type,
             "client_id": self.client_id,
             "secret": self.secret,
             "redirect_uris": redirect_uris,
             **self.options,
+            **jwks,
         }
 
 
@@ -95,6 +104,19 @@ def make_clients(rp: str, spa: str) -> dict[str, Client]:
             "web",
             None,
             options={"grant_types": code_and_refresh, "auth_method": "private_key_jwt", "jwks": FAPI_CLIENT_KEY.jwks},
+        ),
+        # RFC 7523: a web client that proves itself with its private key, a service with an HMAC of its secret.
+        "private-key-jwt": Client(
+            "authlib-private-key-jwt",
+            "web",
+            options={"grant_types": code_and_refresh, "auth_method": "private_key_jwt"},
+            private_key=RSAKey.generate_key(2048, private=True, auto_kid=True).as_dict(private=True),
+        ),
+        "client-secret-jwt": Client(
+            "authlib-client-secret-jwt",
+            "service",
+            secrets.token_urlsafe(48),
+            options={"auth_method": "client_secret_jwt"},
         ),
     }
 

@@ -33,14 +33,16 @@ for client in setup["clients"]:
     args += [f"--redirect-uri={uri}" for uri in client.get("redirect_uris", ())]
     args += [f"--grant-type={grant}" for grant in client.get("grant_types", ())]
     args += [f"--allowed-origin={origin}" for origin in client.get("allowed_origins", ())]
-    if client.get("auth_method") and not client.get("jwks"):  # with keys: set below, once they are registered
+    if client.get("auth_method"):
         args.append(f"--auth-method={client['auth_method']}")
+    if client.get("jwks"):
+        args.append(f"--jwks={json.dumps(client['jwks'])}")
     call_command("oidc_create_application", *args, stdout=quiet)
 
 # Authorization servers beyond `default` (e.g. one with the FAPI 2.0 Security Profile), as an administrator
 # sets them up in the admin: {"server_id", "fapi_profile", "key_alg"}.
 from oidc_flows import servers  # noqa: E402
-from oidc_flows.models import Application, SigningKey  # noqa: E402
+from oidc_flows.models import SigningKey  # noqa: E402
 from oidc_flows.models.keys import KeyStatus  # noqa: E402
 
 
@@ -52,10 +54,3 @@ for spec in setup.get("servers", ()):
             SigningKey.objects.generate(server, status=status, alg=spec["key_alg"])
     server.fapi_profile = spec.get("fapi_profile", False)
     server.save()
-# Public keys registered inline (private_key_jwt, signed request objects).
-for client in setup["clients"]:
-    if client.get("jwks"):
-        app = Application.objects.get(client_id=client["client_id"])
-        app.jwks, app.token_endpoint_auth_method = client["jwks"], client.get("auth_method") or "private_key_jwt"
-        app.full_clean()
-        app.save()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -30,6 +33,16 @@ class Command(BaseCommand):
         parser.add_argument("--client-id", help="Default: generated.")
         parser.add_argument("--client-secret", help="Default: generated (confidential types only).")
         parser.add_argument("--auth-method", choices=policy.TOKEN_ENDPOINT_AUTH_METHODS, default="")
+        parser.add_argument(
+            "--jwks", help="The public keys for private_key_jwt, as a JWK Set: JSON text, or @path of a JSON file."
+        )
+        parser.add_argument("--jwks-uri", default="", help="Where the application publishes its public keys.")
+        parser.add_argument(
+            "--auth-signing-alg",
+            default="",
+            choices=sorted({alg for algs in policy.CLIENT_ASSERTION_ALGS.values() for alg in algs}),
+            help="The one algorithm of its client assertions; default: any the method allows.",
+        )
         parser.add_argument("--allowed-origin", action="append", default=[], dest="allowed_origins")
         parser.add_argument("--skip-consent", action="store_true", help="First-party app: no consent page.")
         parser.add_argument(
@@ -61,10 +74,15 @@ class Command(BaseCommand):
                 token_endpoint_auth_method=o["auth_method"],
                 allowed_origins=o["allowed_origins"],
                 skip_consent=o["skip_consent"],
+                jwks=self._jwks(o["jwks"]),
+                jwks_uri=o["jwks_uri"],
+                token_endpoint_auth_signing_alg=o["auth_signing_alg"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
         lines = [f"client_id:     {app.client_id}"]
+        if app.token_endpoint_auth_method != "client_secret_basic":
+            lines.append(f"auth method:   {app.token_endpoint_auth_method}")
         if secret:
             lines.append(f"client_secret: {secret}   (shown once; only its hash is stored)")
         lines += [
@@ -73,3 +91,13 @@ class Command(BaseCommand):
             f"discovery:     {server.discovery_url}",
         ]
         self.stdout.write("\n".join(lines))
+
+    @staticmethod
+    def _jwks(raw: str | None) -> dict | None:
+        if not raw:
+            return None
+        try:
+            text = Path(raw[1:]).read_text() if raw.startswith("@") else raw
+            return json.loads(text)
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"--jwks: {exc}") from exc
