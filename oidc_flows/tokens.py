@@ -136,6 +136,8 @@ def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest
     }
     if family := getattr(request, "token_family", None):
         payload[revocation.FAMILY_CLAIM] = family.hex  # what revoking the family (or replaying the code) ends
+    if (proof := vars(request).get("dpop_proof")) is not None:
+        payload["cnf"] = {"jkt": proof.jkt}  # RFC 9449 §6.1: bound to the key of the token request's proof
     if user is not None:
         payload["uid"] = str(user.pk)
         if auth_time := getattr(request, "auth_time", None):
@@ -155,6 +157,13 @@ def access_token_generator(server: AuthorizationServer) -> Callable[[OAuthReques
         return sign(server, payload, typ=ACCESS_TOKEN_TYPE)  # RFC 9068 §2.1
 
     return generate
+
+
+def bound_key(payload: dict[str, Any]) -> str | None:
+    """The DPoP key thumbprint an access token is bound to (``cnf.jkt``, RFC 9449 §6.1), or None."""
+    cnf = payload.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    return jkt if isinstance(jkt, str) and jkt else None
 
 
 def id_token_lifetime() -> int:
