@@ -58,7 +58,7 @@ class PolicyBearerToken(BearerToken):
             issued = policy.issued_at_token_endpoint(request.grant_type, frozenset(request.scopes or ()))
             refresh_token = policy.Issued.REFRESH_TOKEN in issued
         token = super().create_token(request, refresh_token=refresh_token, **kwargs)
-        if vars(request).get("dpop_proof") is not None:
+        if vars(request).get("dpop_proof") is not None:  # ours, never a parameter (tokens.request_state)
             token["token_type"] = dpop.SCHEME  # RFC 9449 §5: bound to the proof's key (FlowsValidator)
         return token
 

@@ -26,6 +26,7 @@ from .authn import machine as authn_machine
 from .authn import policies as authn_policies
 from .models import AccessToken, Application, AuthorizationServer, Grant, RefreshToken
 from .settings import flows_settings
+from .tokens import request_state as state
 
 
 #: ORDER BY for rows sharing a checksum: the live (unrevoked) one first, then the latest revoked.
@@ -54,7 +55,7 @@ class DPoPProofError(errors.OAuth2Error):
 def dpop_proof(request: OAuthRequest) -> dpop.Proof | None:
     """The token request's checked DPoP proof. Read from the instance only: oauthlib answers any
     other attribute name with the request parameter of that name, which the client chooses."""
-    found = vars(request).get("dpop_proof")
+    found = state(request, "dpop_proof")
     return found if isinstance(found, dpop.Proof) else None
 
 
@@ -142,7 +143,7 @@ class FlowsValidator(OAuth2Validator):
     # -- access policies (access.py) -------------------------------------------------------------
     def decide(self, request: OAuthRequest) -> access.Decision:
         """The access policy decision for this request, evaluated once; raise when no rule allows it."""
-        decision = getattr(request, "access_decision", None)
+        decision = state(request, "access_decision")
         if decision is not None:
             return decision
         grant = request.grant_type or policy.response_type_rule(request.response_type or "").requires
@@ -184,7 +185,7 @@ class FlowsValidator(OAuth2Validator):
     def _create_authorization_code(self, request: OAuthRequest, code: dict, expires=None) -> Grant:
         self.decide(request)  # no code for a request that no access policy allows
         seconds = flows_settings().AUTHORIZATION_CODE_SECONDS
-        auth_time = getattr(request, "auth_time", None)
+        auth_time = state(request, "auth_time")
         return Grant.objects.create(
             server=self.server,
             application=request.client,
@@ -198,8 +199,8 @@ class FlowsValidator(OAuth2Validator):
             nonce=request.nonce or "",
             claims="{}",
             auth_time=datetime.fromtimestamp(auth_time, UTC) if auth_time else None,
-            amr=" ".join(getattr(request, "amr", None) or ()),
-            acr=getattr(request, "acr", None) or "",
+            amr=" ".join(state(request, "amr") or ()),
+            acr=state(request, "acr") or "",
             dpop_jkt=authorization_dpop_jkt(request),
         )
 
@@ -233,7 +234,7 @@ class FlowsValidator(OAuth2Validator):
         return True
 
     def _grant(self, code: str, request: OAuthRequest) -> Grant | None:
-        grant = getattr(request, "grant", None)
+        grant = state(request, "grant")
         if grant is not None and grant.code == code:
             return grant
         return Grant.objects.filter(server=self.server, code=code, application=request.client).first()
@@ -286,7 +287,7 @@ class FlowsValidator(OAuth2Validator):
         try:
             super().save_bearer_token(token, request, *args, **kwargs)
         except errors.InvalidGrantError:
-            if family := getattr(request, "reused_token_family", None):
+            if family := state(request, "reused_token_family"):
                 # RFC 9700 §4.14.2: the loser of a race is a reuse too; revoke after the rollback.
                 RefreshToken.revoke_family(family)
             raise
@@ -305,7 +306,7 @@ class FlowsValidator(OAuth2Validator):
         expires = timezone.now() + timedelta(seconds=seconds)
         if request.grant_type == "client_credentials":
             request.user = None
-        presented = getattr(request, "refresh_token_instance", None)
+        presented = state(request, "refresh_token_instance")
         if presented is not None:
             # Concurrent uses of one refresh token all passed validate_refresh_token: the conditional
             # UPDATE lets exactly one spend it (the others wait for its row lock, then match nothing).
@@ -324,7 +325,7 @@ class FlowsValidator(OAuth2Validator):
         A JWT access token (``request.access_token_payload``, set by its generator) proves itself: no
         row, no INSERT. Revocation lists end it early (oidc_flows/revocation.py).
         """
-        payload = getattr(request, "access_token_payload", None)
+        payload = state(request, "access_token_payload")
         access_token = AccessToken(
             server=self.server,
             user=request.user,
@@ -332,7 +333,7 @@ class FlowsValidator(OAuth2Validator):
             expires=expires,
             application=request.client,
             source_refresh_token=source_refresh_token,
-            grant=getattr(request, "grant", None),
+            grant=state(request, "grant"),
             jti=payload["jti"] if payload else "",
             resource=getattr(request, "resource", []),
             dpop_jkt=proof.jkt if (proof := dpop_proof(request)) else "",
@@ -359,8 +360,8 @@ class FlowsValidator(OAuth2Validator):
             else "",
             token_family=previous_refresh_token.token_family
             if previous_refresh_token
-            else getattr(request, "token_family", None) or uuid.uuid4(),
-            grant=previous_refresh_token.grant if previous_refresh_token else getattr(request, "grant", None),
+            else state(request, "token_family") or uuid.uuid4(),
+            grant=previous_refresh_token.grant if previous_refresh_token else state(request, "grant"),
             resource=getattr(request, "resource", []),
             # The family's deadline is set once, when it starts; rotation never extends it.
             family_expires=previous_refresh_token.family_expires
@@ -430,9 +431,9 @@ class FlowsValidator(OAuth2Validator):
         return self.server.issuer  # from BASE_URL, never from the Host header
 
     def _auth_time(self, request: OAuthRequest) -> int:
-        if auth_time := getattr(request, "auth_time", None):
+        if auth_time := state(request, "auth_time"):
             return int(auth_time)
-        previous = getattr(request, "refresh_token_instance", None)
+        previous = state(request, "refresh_token_instance")
         if previous is not None and previous.grant_id and previous.grant.auth_time:
             return int(previous.grant.auth_time.timestamp())
         last_login = getattr(request.user, "last_login", None)
@@ -440,8 +441,8 @@ class FlowsValidator(OAuth2Validator):
 
     def _amr_and_acr(self, request: OAuthRequest) -> tuple[list[str], str]:
         """RFC 8176 ``amr`` and ``acr`` of the sign-in behind this token: the request's, its code's, its family's."""
-        amr, acr = getattr(request, "amr", None), getattr(request, "acr", None)
-        previous = getattr(request, "refresh_token_instance", None)
+        amr, acr = state(request, "amr"), state(request, "acr")
+        previous = state(request, "refresh_token_instance")
         if not amr and previous is not None and previous.grant_id:
             amr, acr = previous.grant.amr.split(), previous.grant.acr
         amr = list(amr or ["pwd"])
