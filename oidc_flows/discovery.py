@@ -50,4 +50,5 @@ def build_metadata(server: AuthorizationServer) -> dict[str, Any]:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
+        "dpop_signing_alg_values_supported": list(policy.DPOP_ALGS),  # RFC 9449 §5.1
     }

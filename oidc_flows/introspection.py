@@ -120,7 +120,12 @@ def jwt_access_token_claims(server: AuthorizationServer, payload: dict[str, Any]
             return None  # deleted or deactivated since
         data["username"] = user.get_username()
     data |= {name: value for name, value in payload.items() if name in JWT_CLAIMS}
-    return data
+    return data | dpop_binding(tokens.bound_key(payload))
+
+
+def dpop_binding(jkt: str | None) -> dict[str, Any]:
+    """RFC 9449 §6.2: a DPoP-bound access token introspects with its key's thumbprint and type DPoP."""
+    return {"token_type": "DPoP", "cnf": {"jkt": jkt}} if jkt else {}
 
 
 def _may_see(client: Application, row: StoredToken) -> bool:
@@ -168,7 +173,7 @@ def access_token_claims(server: AuthorizationServer, row: AccessToken, token: st
     # A JWT access token (RFC 9068) carries the same claims, signed; report its exact values. It is
     # safe to read the payload unverified: the checksum matched, so this is the very string we issued.
     data |= {name: value for name, value in _jwt_payload(token).items() if name in JWT_CLAIMS}
-    return data
+    return data | dpop_binding(row.dpop_jkt)
 
 
 def refresh_token_claims(server: AuthorizationServer, row: RefreshToken) -> dict[str, Any]:

@@ -146,6 +146,8 @@ REQUEST_OBJECT_ALGS: Final = ("RS256", "PS256", "ES256")
 DPOP_ALGS: Final = ("RS256", "PS256", "ES256", "EdDSA")
 #: Seconds a DPoP proof's ``iat`` may lie in the past or the future (RFC 9449 §11.1).
 DPOP_PROOF_WINDOW_SECONDS: Final = 60
+#: A server nonce (``DPoP-Nonce``, RFC 9449 §8) is accepted in its time window and the next one.
+DPOP_NONCE_SECONDS: Final = 300
 #: A pushed authorization request's ``request_uri`` lives this long, and is used once (RFC 9126 §2.2).
 PAR_SECONDS: Final = 60
 PAR_URN_PREFIX: Final = "urn:ietf:params:oauth:request_uri:"

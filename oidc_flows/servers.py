@@ -10,12 +10,13 @@ from django.db import transaction
 from django.http import HttpRequest
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauthlib.common import Request as OAuthRequest
+from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types import ResourceOwnerPasswordCredentialsGrant
 from oauthlib.oauth2.rfc6749.tokens import BearerToken, OAuth2Token
 from oauthlib.openid import Server
 from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OpenIDGrantTypeBase
 
-from . import policy, snapshots
+from . import dpop, policy, snapshots
 from .errors import ProtocolError
 from .models import AuthorizationServer, Scope
 from .models.servers import ORG_SERVER_ID
@@ -56,7 +57,19 @@ class PolicyBearerToken(BearerToken):
         if refresh_token and request.grant_type in policy.TOKEN_ENDPOINT_GRANTS:
             issued = policy.issued_at_token_endpoint(request.grant_type, frozenset(request.scopes or ()))
             refresh_token = policy.Issued.REFRESH_TOKEN in issued
-        return super().create_token(request, refresh_token=refresh_token, **kwargs)
+        token = super().create_token(request, refresh_token=refresh_token, **kwargs)
+        if vars(request).get("dpop_proof") is not None:  # ours, never a parameter (tokens.request_state)
+            token["token_type"] = dpop.SCHEME  # RFC 9449 §5: bound to the proof's key (FlowsValidator)
+        return token
+
+    def validate_request(self, request: OAuthRequest) -> bool:
+        """oauthlib's, but the token may come with the DPoP scheme too (RFC 9449 §7.1); the validator
+        then checks the binding (FlowsValidator.validate_bearer_token)."""
+        if "Authorization" not in request.headers:
+            return super().validate_request(request)  # oauthlib: a form-encoded access_token, if any
+        found = dpop.authorization(request.headers["Authorization"])
+        token = found[1] if found and found[1] else None
+        return self.request_validator.validate_bearer_token(token, request.scopes, request)
 
 
 class PasswordGrant(OpenIDGrantTypeBase):
@@ -77,6 +90,14 @@ class PasswordGrant(OpenIDGrantTypeBase):
             return self.proxy_target.create_token_response(request, token_handler)
         finally:
             self.proxy_target._token_modifiers = []
+
+
+def _check_dpop_jkt(request: OAuthRequest) -> dict:
+    """RFC 9449 §10: ``dpop_jkt`` at /authorize, if sent, is a JWK SHA-256 thumbprint (the code is bound to it)."""
+    value = getattr(request, "dpop_jkt", None)  # the parameter: oauthlib exposes every one as an attribute
+    if value is not None and not dpop.is_thumbprint(value):
+        raise errors.InvalidRequestError(description="dpop_jkt is not a JWK SHA-256 thumbprint.", request=request)
+    return {}
 
 
 class FlowsServer(Server):
@@ -103,6 +124,7 @@ class FlowsServer(Server):
             # RFC 9700 §2.1.1: S256 only; oauthlib also knows "plain".
             methods = code_grant._code_challenge_methods
             code_grant._code_challenge_methods = {m: methods[m] for m in policy.CODE_CHALLENGE_METHODS}
+            code_grant.custom_validators.post_auth.append(_check_dpop_jkt)
 
     def validate_userinfo_request(self, request: OAuthRequest) -> None:
         # oauthlib validates the token *for* openid, so a good token without openid looked invalid

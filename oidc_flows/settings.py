@@ -37,6 +37,10 @@ class FlowsSettings:
     #: Overrides of the sign-in's rate limits (oidc_flows.authn.ratelimit.LIMITS), per bucket:
     #: {"authn": {"username": [10, 60], "address": [60, 60]}} = requests per seconds.
     AUTHN_RATE_LIMITS: dict = field(default_factory=dict, hash=False)
+    #: When /token and userinfo demand a server nonce in DPoP proofs (RFC 9449 §8, §9):
+    #: "required" (applications that must use DPoP: their own switch or a FAPI 2.0 server),
+    #: "always" (every DPoP proof) or "never".
+    DPOP_NONCES: str = "required"
 
 
 @functools.cache
@@ -47,6 +51,8 @@ def flows_settings() -> FlowsSettings:
     if unknown:
         raise ImproperlyConfigured(f"Unknown OIDC_FLOWS keys: {', '.join(sorted(unknown))}")
     values = FlowsSettings(**given)
+    if values.DPOP_NONCES not in ("required", "always", "never"):
+        raise ImproperlyConfigured("OIDC_FLOWS['DPOP_NONCES'] must be 'required', 'always' or 'never'.")
     return FlowsSettings(**{**given, "BASE_URL": values.BASE_URL.rstrip("/")})
 
 

@@ -30,6 +30,15 @@ ACCESS_TOKEN_TYPE: Final = "at+jwt"
 MAX_JWT_CHARS: Final = 16384
 
 
+def request_state(request: OAuthRequest, name: str, default: Any = None) -> Any:
+    """What our code set on an oauthlib request (``auth_time``, ``grant``, ...), never a parameter.
+
+    oauthlib answers a missing attribute with the request parameter of that name, which the client
+    chooses: ``getattr(request, "acr", None)`` at a refresh would read ``acr=...`` from the body.
+    """
+    return vars(request).get(name, default)
+
+
 def opaque_token(request: OAuthRequest | None = None) -> str:
     """A random bearer value with 256 bits of entropy (RFC 6750 §5.2, RFC 9700 §4.13)."""
     return secrets.token_urlsafe(32)
@@ -119,7 +128,7 @@ def new_jti(now: float | None = None) -> str:
 def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest) -> dict[str, Any]:
     """RFC 9068 §2.2 claims, plus Okta's ``cid``/``uid``/``scp`` so Okta-minded verifiers work too."""
     now = int(time.time())
-    user = getattr(request, "user", None)
+    user = request_state(request, "user")
     client_id = request.client.client_id
     scopes = list(request.scopes or [])
     payload: dict[str, Any] = {
@@ -134,11 +143,13 @@ def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest
         "scope": " ".join(scopes),
         "scp": scopes,
     }
-    if family := getattr(request, "token_family", None):
+    if family := request_state(request, "token_family"):
         payload[revocation.FAMILY_CLAIM] = family.hex  # what revoking the family (or replaying the code) ends
+    if (proof := request_state(request, "dpop_proof")) is not None:
+        payload["cnf"] = {"jkt": proof.jkt}  # RFC 9449 §6.1: bound to the key of the token request's proof
     if user is not None:
         payload["uid"] = str(user.pk)
-        if auth_time := getattr(request, "auth_time", None):
+        if auth_time := request_state(request, "auth_time"):
             payload["auth_time"] = int(auth_time)
     # Custom claims first: the protocol's own claims always win (Claim.clean refuses reserved names).
     return claims.custom_claims(server, user, frozenset(scopes), for_id_token=False) | payload
@@ -155,6 +166,13 @@ def access_token_generator(server: AuthorizationServer) -> Callable[[OAuthReques
         return sign(server, payload, typ=ACCESS_TOKEN_TYPE)  # RFC 9068 §2.1
 
     return generate
+
+
+def bound_key(payload: dict[str, Any]) -> str | None:
+    """The DPoP key thumbprint an access token is bound to (``cnf.jkt``, RFC 9449 §6.1), or None."""
+    cnf = payload.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    return jkt if isinstance(jkt, str) and jkt else None
 
 
 def id_token_lifetime() -> int:

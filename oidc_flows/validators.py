@@ -21,11 +21,12 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749 import errors
 
-from . import access, claims, clientauth, consent, policy, sessions, snapshots, tokens
+from . import access, claims, clientauth, consent, dpop, policy, replay, sessions, snapshots, tokens
 from .authn import machine as authn_machine
 from .authn import policies as authn_policies
 from .models import AccessToken, Application, AuthorizationServer, Grant, RefreshToken
 from .settings import flows_settings
+from .tokens import request_state as state
 
 
 #: ORDER BY for rows sharing a checksum: the live (unrevoked) one first, then the latest revoked.
@@ -34,6 +35,28 @@ LIVE_FIRST = "(revoked IS NULL) DESC, revoked DESC"
 
 def _checksum(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class DPoPProofError(errors.OAuth2Error):
+    """A token request's refused DPoP proof (RFC 9449 §5, §8): 400 ``invalid_dpop_proof``, or
+    ``use_dpop_nonce`` with the nonce to use in a ``DPoP-Nonce`` header (openid-client retries on it)."""
+
+    status_code = 400
+
+    def __init__(self, refused: dpop.DPoPError, request: OAuthRequest) -> None:
+        self.error = refused.error
+        super().__init__(description=refused.description, request=request)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"DPoP-Nonce": dpop.new_nonce()} if self.error == "use_dpop_nonce" else {}
+
+
+def dpop_proof(request: OAuthRequest) -> dpop.Proof | None:
+    """The token request's checked DPoP proof. Read from the instance only: oauthlib answers any
+    other attribute name with the request parameter of that name, which the client chooses."""
+    found = state(request, "dpop_proof")
+    return found if isinstance(found, dpop.Proof) else None
 
 
 class FlowsValidator(OAuth2Validator):
@@ -94,7 +117,33 @@ class FlowsValidator(OAuth2Validator):
             raise errors.UnsupportedGrantTypeError(request=request)
         if why := client.refusal(grant_type):
             raise errors.UnauthorizedClientError(description=why, request=request)
+        # Every token grant calls this once the client is authenticated and before its code or refresh
+        # token is spent: a use_dpop_nonce answer must leave them good for the client's retry.
+        self.check_dpop_proof(request)
         return True
+
+    def check_dpop_proof(self, request: OAuthRequest) -> None:
+        """Check the token request's DPoP proof (RFC 9449 §4.3, §5); its key binds what is issued."""
+        request.dpop_proof = None
+        required = request.client.requires_dpop(self.server)
+        header = request.headers.get("DPoP", request.headers.get("HTTP_DPOP"))
+        if header is None:
+            if required:
+                raise errors.InvalidRequestError(
+                    description="This client must send a DPoP proof with its token requests.", request=request
+                )
+            return
+        try:
+            request.dpop_proof = dpop.verify(
+                header,
+                method=request.http_method,
+                url=self.server.endpoint_url("token"),  # from BASE_URL, never the Host header
+                algs=policy.DPOP_ALGS,
+                first_use=replay.first_use,
+                nonce_required=dpop.nonce_required(dpop_required=required),
+            )
+        except dpop.DPoPError as exc:
+            raise DPoPProofError(exc, request) from None
 
     def validate_response_type(self, client_id, response_type, client, request: OAuthRequest, *args, **kwargs) -> bool:
         rule = policy.response_type_rule(response_type or "")
@@ -122,7 +171,7 @@ class FlowsValidator(OAuth2Validator):
     # -- access policies (access.py) -------------------------------------------------------------
     def decide(self, request: OAuthRequest) -> access.Decision:
         """The access policy decision for this request, evaluated once; raise when no rule allows it."""
-        decision = getattr(request, "access_decision", None)
+        decision = state(request, "access_decision")
         if decision is not None:
             return decision
         grant = request.grant_type or policy.response_type_rule(request.response_type or "").requires
@@ -164,7 +213,7 @@ class FlowsValidator(OAuth2Validator):
     def _create_authorization_code(self, request: OAuthRequest, code: dict, expires=None) -> Grant:
         self.decide(request)  # no code for a request that no access policy allows
         seconds = flows_settings().AUTHORIZATION_CODE_SECONDS
-        auth_time = getattr(request, "auth_time", None)
+        auth_time = state(request, "auth_time")
         return Grant.objects.create(
             server=self.server,
             application=request.client,
@@ -178,14 +227,21 @@ class FlowsValidator(OAuth2Validator):
             nonce=request.nonce or "",
             claims="{}",
             auth_time=datetime.fromtimestamp(auth_time, UTC) if auth_time else None,
-            amr=" ".join(getattr(request, "amr", None) or ()),
-            acr=getattr(request, "acr", None) or "",
+            amr=" ".join(state(request, "amr") or ()),
+            acr=state(request, "acr") or "",
+            dpop_jkt=authorization_dpop_jkt(request),
         )
 
     def validate_code(self, client_id, code, client, request: OAuthRequest, *args, **kwargs) -> bool:
         grant = Grant.objects.filter(server=self.server, code=code, application=client).select_related("user").first()
         if grant is None or grant.is_expired():
             return False
+        if grant.dpop_jkt and getattr(dpop_proof(request), "jkt", None) != grant.dpop_jkt:
+            # RFC 9449 §10: a code bound with dpop_jkt is redeemed with that key only. Checked before the
+            # code is spent, so a thief's attempt leaves it to the legitimate client.
+            raise errors.InvalidGrantError(
+                description="The authorization code is bound to another DPoP key (dpop_jkt).", request=request
+            )
         # Redeem atomically: of two concurrent requests exactly one updates the row. The tokens it is
         # exchanged for start a grant family (the access tokens' `grant_id`), recorded on the code.
         family = uuid.uuid4()
@@ -206,7 +262,7 @@ class FlowsValidator(OAuth2Validator):
         return True
 
     def _grant(self, code: str, request: OAuthRequest) -> Grant | None:
-        grant = getattr(request, "grant", None)
+        grant = state(request, "grant")
         if grant is not None and grant.code == code:
             return grant
         return Grant.objects.filter(server=self.server, code=code, application=request.client).first()
@@ -259,7 +315,7 @@ class FlowsValidator(OAuth2Validator):
         try:
             super().save_bearer_token(token, request, *args, **kwargs)
         except errors.InvalidGrantError:
-            if family := getattr(request, "reused_token_family", None):
+            if family := state(request, "reused_token_family"):
                 # RFC 9700 §4.14.2: the loser of a race is a reuse too; revoke after the rollback.
                 RefreshToken.revoke_family(family)
             raise
@@ -278,7 +334,7 @@ class FlowsValidator(OAuth2Validator):
         expires = timezone.now() + timedelta(seconds=seconds)
         if request.grant_type == "client_credentials":
             request.user = None
-        presented = getattr(request, "refresh_token_instance", None)
+        presented = state(request, "refresh_token_instance")
         if presented is not None:
             # Concurrent uses of one refresh token all passed validate_refresh_token: the conditional
             # UPDATE lets exactly one spend it (the others wait for its row lock, then match nothing).
@@ -297,7 +353,7 @@ class FlowsValidator(OAuth2Validator):
         A JWT access token (``request.access_token_payload``, set by its generator) proves itself: no
         row, no INSERT. Revocation lists end it early (oidc_flows/revocation.py).
         """
-        payload = getattr(request, "access_token_payload", None)
+        payload = state(request, "access_token_payload")
         access_token = AccessToken(
             server=self.server,
             user=request.user,
@@ -305,9 +361,10 @@ class FlowsValidator(OAuth2Validator):
             expires=expires,
             application=request.client,
             source_refresh_token=source_refresh_token,
-            grant=getattr(request, "grant", None),
+            grant=state(request, "grant"),
             jti=payload["jti"] if payload else "",
             resource=getattr(request, "resource", []),
+            dpop_jkt=proof.jkt if (proof := dpop_proof(request)) else "",
         )
         if payload is None:
             self._set_token_value(access_token, token["access_token"])
@@ -324,10 +381,15 @@ class FlowsValidator(OAuth2Validator):
             application=request.client,
             access_token=access_token if access_token.pk else None,
             scope=access_token.scope,
+            # RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a confidential
+            # client's is bound to its credentials already.
+            dpop_jkt=proof.jkt
+            if (proof := dpop_proof(request)) and request.client.client_type != Application.CLIENT_CONFIDENTIAL
+            else "",
             token_family=previous_refresh_token.token_family
             if previous_refresh_token
-            else getattr(request, "token_family", None) or uuid.uuid4(),
-            grant=previous_refresh_token.grant if previous_refresh_token else getattr(request, "grant", None),
+            else state(request, "token_family") or uuid.uuid4(),
+            grant=previous_refresh_token.grant if previous_refresh_token else state(request, "grant"),
             resource=getattr(request, "resource", []),
             # The family's deadline is set once, when it starts; rotation never extends it.
             family_expires=previous_refresh_token.family_expires
@@ -373,6 +435,13 @@ class FlowsValidator(OAuth2Validator):
             return False
         if refresh_token_expired(found):
             return False  # past its family's lifetime or unused for too long (the access policy rule)
+        if found.application_id != client.pk:
+            return False
+        if found.dpop_jkt and getattr(dpop_proof(request), "jkt", None) != found.dpop_jkt:
+            # RFC 9449 §5: a public client's bound refresh token needs a proof with the same key.
+            raise errors.InvalidGrantError(
+                description="The refresh token is bound to another DPoP key.", request=request
+            )
         found.user = user_with_profile(found.user_id)  # the ID token's claims read both
         if found.grant_id is not None:  # its auth_time, amr and acr go into the new ID token
             found.grant = snapshots.read_row(Grant, ("id",), [found.grant_id])
@@ -380,7 +449,7 @@ class FlowsValidator(OAuth2Validator):
         request.refresh_token = refresh_token
         request.refresh_token_instance = found
         request.token_family = found.token_family
-        return found.application_id == client.pk
+        return True
 
     def get_original_scopes(self, refresh_token, request: OAuthRequest, *args, **kwargs) -> str:
         return request.refresh_token_instance.scope
@@ -390,9 +459,9 @@ class FlowsValidator(OAuth2Validator):
         return self.server.issuer  # from BASE_URL, never from the Host header
 
     def _auth_time(self, request: OAuthRequest) -> int:
-        if auth_time := getattr(request, "auth_time", None):
+        if auth_time := state(request, "auth_time"):
             return int(auth_time)
-        previous = getattr(request, "refresh_token_instance", None)
+        previous = state(request, "refresh_token_instance")
         if previous is not None and previous.grant_id and previous.grant.auth_time:
             return int(previous.grant.auth_time.timestamp())
         last_login = getattr(request.user, "last_login", None)
@@ -400,8 +469,8 @@ class FlowsValidator(OAuth2Validator):
 
     def _amr_and_acr(self, request: OAuthRequest) -> tuple[list[str], str]:
         """RFC 8176 ``amr`` and ``acr`` of the sign-in behind this token: the request's, its code's, its family's."""
-        amr, acr = getattr(request, "amr", None), getattr(request, "acr", None)
-        previous = getattr(request, "refresh_token_instance", None)
+        amr, acr = state(request, "amr"), state(request, "acr")
+        previous = state(request, "refresh_token_instance")
         if not amr and previous is not None and previous.grant_id:
             amr, acr = previous.grant.amr.split(), previous.grant.acr
         amr = list(amr or ["pwd"])
@@ -432,6 +501,18 @@ class FlowsValidator(OAuth2Validator):
     def validate_jwt_bearer_token(self, token, scopes, request: OAuthRequest) -> bool:
         # Our JWT access tokens look like ID tokens to oauthlib's token-type sniffing; they are bearer tokens.
         return self.validate_bearer_token(token, scopes, request)
+
+    def validate_bearer_token(self, token, scopes, request: OAuthRequest) -> bool:
+        """DOT's check, then the token's DPoP binding (RFC 9449 §7): a bound token needs the DPoP scheme
+        and a proof with its key (checked by the view, views/userinfo.py); an unbound one is a bearer token."""
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        scheme = (request.headers.get("Authorization") or "").strip().partition(" ")[0].lower()
+        bound = request.access_token.dpop_jkt
+        if not bound:
+            return scheme != "dpop"
+        proven = getattr(self.http_request, "oidc_flows_dpop_jkt", None)
+        return scheme == "dpop" and proven == bound
 
     def get_userinfo_claims(self, request: OAuthRequest) -> dict[str, Any]:
         """Standard claims of the granted scopes, plus the server's custom ID-token claims (Okta does the same)."""
@@ -570,4 +651,11 @@ def _described(server: AuthorizationServer, payload: dict[str, Any]) -> AccessTo
         scope=payload.get("scope", ""),
         expires=datetime.fromtimestamp(payload["exp"], UTC),
         jti=payload.get("jti", ""),
+        dpop_jkt=tokens.bound_key(payload) or "",
     )
+
+
+def authorization_dpop_jkt(request: OAuthRequest) -> str:
+    """The ``dpop_jkt`` parameter of an authorization request (RFC 9449 §10): the code's key, or ""."""
+    value = getattr(request, "dpop_jkt", None)  # the parameter (oauthlib exposes every one as an attribute)
+    return value if dpop.is_thumbprint(value) else ""

@@ -6,7 +6,7 @@ secret is generated on creation and on "rotate secret", shown once in a message,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -36,6 +36,20 @@ from .forms import (
 )
 from .tokens import token_links
 
+
+#: RFC 9449 §5.2 ``dpop_bound_access_tokens``: its own fieldset, so that the other high-security
+#: settings can sit beside it without touching the type's fieldsets.
+DPOP_FIELDSET: Final = (
+    _("Sender-constrained tokens (DPoP)"),
+    {
+        "fields": ("dpop_bound_access_tokens",),
+        "description": _(
+            "With DPoP (RFC 9449) the application proves with its own key that it holds a token: a stolen "
+            "token is useless without that key. When required, token requests without a DPoP proof are "
+            "refused and every access token is bound to the key. FAPI 2.0 servers always require it."
+        ),
+    },
+)
 
 if admin.site.is_registered(Application):
     admin.site.unregister(Application)  # DOT registers its own admin for the swapped model
@@ -186,6 +200,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         if app_type is None:
             return [(None, {"fields": ("name",)})]
         fieldsets = list(TYPE_FIELDSETS[app_type])
+        fieldsets.append(DPOP_FIELDSET)
         if obj is not None:
             fieldsets.insert(1, ("Credentials", {"fields": ("type_label", "secret_status")}))
             fieldsets.append(("Where it is used", {"fields": ("servers", "tokens")}))

@@ -1,4 +1,5 @@
-"""Django REST framework authentication with our access tokens (RFC 6750 §2.1 ``Authorization: Bearer``).
+"""Django REST framework authentication with our access tokens: ``Authorization: Bearer`` (RFC 6750 §2.1)
+or, for DPoP-bound tokens, ``Authorization: DPoP`` with a ``DPoP`` proof (RFC 9449 §7).
 
     REST_FRAMEWORK = {
         "DEFAULT_AUTHENTICATION_CLASSES": ["oidc_flows.resource.authentication.BearerTokenAuthentication"],
@@ -18,7 +19,7 @@ from rest_framework.request import Request
 
 from .errors import BearerError
 from .settings import ResourceSettings, resource_settings
-from .tokens import TokenUser, authenticate, bearer_token
+from .tokens import TokenUser, authenticate_request
 
 
 class BearerTokenFailed(exceptions.APIException):
@@ -40,13 +41,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple[TokenUser, dict[str, Any]] | None:
         try:
-            token = bearer_token(request.META.get("HTTP_AUTHORIZATION", ""))
-            if token is None:
-                return None
-            user = authenticate(token, self.get_settings())
+            user = authenticate_request(request._request, self.get_settings())
         except BearerError as error:
             raise BearerTokenFailed(error) from None
+        if user is None:
+            return None
         return user, dict(user.claims)
 
     def authenticate_header(self, request: Request) -> str:
-        return "Bearer"  # RFC 6750 §3: DRF answers 401 (not 403) to unauthenticated requests
+        # RFC 6750 §3: DRF answers 401 (not 403) to unauthenticated requests; RFC 9449 §7.1: DPoP too.
+        return BearerError.missing(self.get_settings().DPOP_ALGORITHMS).www_authenticate() or "Bearer"

@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from .errors import BearerError
 from .settings import ResourceSettings, resource_settings
-from .tokens import authenticate, bearer_token, require_scopes
+from .tokens import authenticate_request, require_scopes
 
 
 View = Callable[..., HttpResponse]
@@ -40,10 +40,10 @@ def require_token(
         @functools.wraps(view)
         def protected(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                token = bearer_token(request.META.get("HTTP_AUTHORIZATION", ""))
-                if token is None:
-                    raise BearerError.missing()
-                user = authenticate(token, get_settings())
+                conf = get_settings()
+                user = authenticate_request(request, conf)  # Bearer, or DPoP with its proof (RFC 9449 §7)
+                if user is None:
+                    raise BearerError.missing(conf.DPOP_ALGORITHMS)
                 require_scopes(user, required)
             except BearerError as error:
                 return error.response()

@@ -8,6 +8,9 @@ from http import HTTPStatus
 
 from django.http import JsonResponse
 
+from .. import dpop
+from ..policy import DPOP_ALGS
+
 
 #: RFC 6750 §3: the characters a quoted error_description or scope may hold (no '"' and no '\').
 _UNSAFE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
@@ -21,13 +24,22 @@ class BearerError(Exception):
     error: str | None
     description: str
     scope: str | None = None
+    #: The scheme the client used; a DPoP request is answered with a DPoP challenge (RFC 9449 §7.1).
+    scheme: str = "Bearer"
+    #: The DPoP algorithms the resource accepts: named in the challenges (empty: no DPoP).
+    dpop_algs: tuple[str, ...] = ()
 
     # RFC 6750 §3.1 error codes ---------------------------------------------------------------
     @classmethod
-    def missing(cls) -> BearerError:
+    def missing(cls, dpop_algs: tuple[str, ...] = DPOP_ALGS) -> BearerError:
         # "If the request lacks any authentication information ..., the resource server SHOULD NOT
         # include an error code or other error information."
-        return cls(HTTPStatus.UNAUTHORIZED, None, "This resource needs a bearer access token.")
+        return cls(HTTPStatus.UNAUTHORIZED, None, "This resource needs an access token.", dpop_algs=dpop_algs)
+
+    @classmethod
+    def invalid_dpop_proof(cls, description: str, dpop_algs: tuple[str, ...]) -> BearerError:
+        """RFC 9449 §7.1: the proof sent with a DPoP-bound token is wrong (401, DPoP challenge)."""
+        return cls(HTTPStatus.UNAUTHORIZED, "invalid_dpop_proof", description, scheme="DPoP", dpop_algs=dpop_algs)
 
     @classmethod
     def invalid_request(cls, description: str) -> BearerError:
@@ -53,7 +65,10 @@ class BearerError(Exception):
         if self.status == HTTPStatus.SERVICE_UNAVAILABLE:
             return None
         if self.error is None:
-            return "Bearer"
+            # RFC 9449 §7.1: both schemes are offered, DPoP with the algorithms of its proofs.
+            return "Bearer" + (f", {dpop.challenge(self.dpop_algs)}" if self.dpop_algs else "")
+        if self.scheme == "DPoP":
+            return dpop.challenge(self.dpop_algs, self.error, self.description)
         params = {"error": self.error, "error_description": self.description}
         if self.scope:
             params["scope"] = self.scope

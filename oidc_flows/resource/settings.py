@@ -22,6 +22,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from ..policy import DPOP_ALGS
+
 
 MODES: Final = ("jwt", "introspection")
 #: Asymmetric JWS algorithms (RFC 7518 §3.1) a resource server may accept. Never "none" (RFC 8725
@@ -63,6 +65,13 @@ class ResourceSettings:
     CACHE_ALIAS: str = "default"
     #: Timeout of every request to the IdP, in seconds.
     HTTP_TIMEOUT: float = 5.0
+    #: Algorithms accepted in DPoP proofs (RFC 9449); empty: DPoP-bound tokens are refused, and
+    #: challenges name the Bearer scheme only.
+    DPOP_ALGORITHMS: tuple[str, ...] = DPOP_ALGS
+    #: The API's public origin (``https://api.example.com``), for checking a DPoP proof's ``htu``. Empty:
+    #: the request's own (``request.build_absolute_uri``: the Host header, as ALLOWED_HOSTS admits it,
+    #: and the scheme; behind a proxy set USE_X_FORWARDED_HOST / SECURE_PROXY_SSL_HEADER, or this).
+    PUBLIC_URL: str = ""
 
     @classmethod
     def build(cls, given: dict[str, Any]) -> ResourceSettings:
@@ -70,8 +79,9 @@ class ResourceSettings:
         unknown = given.keys() - {f.name for f in fields(cls)}
         if unknown:
             raise ImproperlyConfigured(f"Unknown OIDC_RESOURCE keys: {', '.join(sorted(unknown))}")
-        if "ALGORITHMS" in given:
-            given = {**given, "ALGORITHMS": tuple(given["ALGORITHMS"])}
+        for name in ("ALGORITHMS", "DPOP_ALGORITHMS"):
+            if name in given:
+                given = {**given, name: tuple(given[name])}
         values = cls(**given)
         values.check()
         return values
@@ -85,6 +95,8 @@ class ResourceSettings:
             raise ImproperlyConfigured(
                 "OIDC_RESOURCE['ALGORITHMS'] must name asymmetric algorithms only (never 'none' or HS*)."
             )
+        if not set(self.DPOP_ALGORITHMS) <= ASYMMETRIC_ALGORITHMS:
+            raise ImproperlyConfigured("OIDC_RESOURCE['DPOP_ALGORITHMS'] must name asymmetric algorithms only.")
         if self.MODE == "introspection" and not (self.CLIENT_ID and self.CLIENT_SECRET):
             raise ImproperlyConfigured("OIDC_RESOURCE MODE 'introspection' needs CLIENT_ID and CLIENT_SECRET.")
 

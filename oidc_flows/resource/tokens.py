@@ -19,9 +19,11 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Final
 
 from django.core.cache import caches
+from django.http import HttpRequest
 from jwcrypto import jws
 from jwcrypto.common import JWException
 
+from .. import dpop
 from . import fetch, jwks
 from .errors import BearerError
 from .settings import ResourceSettings
@@ -95,6 +97,78 @@ def bearer_token(authorization: str) -> str | None:
     if not token or not B64TOKEN.fullmatch(token):
         raise BearerError.invalid_request("The Authorization header is not 'Bearer <token>'.")
     return token
+
+
+def presented_token(authorization: str, conf: ResourceSettings) -> tuple[str, str] | None:
+    """``(scheme, token)`` of an ``Authorization: Bearer|DPoP <token>`` header; None for other schemes."""
+    found = dpop.authorization(authorization)
+    if found is None or (found[0] == dpop.SCHEME and not conf.DPOP_ALGORITHMS):
+        return None
+    scheme, token = found
+    if not token or not B64TOKEN.fullmatch(token):
+        raise BearerError.invalid_request(f"The Authorization header is not '{scheme} <token>'.")
+    return scheme, token
+
+
+def authenticate_request(request: HttpRequest, conf: ResourceSettings) -> TokenUser | None:
+    """The ``TokenUser`` of the request's access token; None when it sent none. Raise ``BearerError``.
+
+    A DPoP-bound token (``cnf.jkt``, RFC 9449 §6) is accepted with the DPoP scheme and a proof of this
+    request by its key only; as a bearer token it is refused (§7.2), and an unbound token sent with the
+    DPoP scheme too.
+    """
+    presented = presented_token(request.META.get("HTTP_AUTHORIZATION", ""), conf)
+    if presented is None:
+        return None
+    scheme, token = presented
+    user = authenticate(token, conf)
+    cnf = user.claims.get("cnf")
+    bound = cnf.get("jkt") if isinstance(cnf, Mapping) else None
+    if scheme != dpop.SCHEME:
+        if bound:
+            raise BearerError.invalid_token("This access token is DPoP-bound: send it with the DPoP scheme.")
+        return user
+    if not bound:
+        raise _dpop_error(BearerError.invalid_token("This access token is not DPoP-bound."), conf)
+    try:
+        proof = dpop.verify(
+            request.META.get("HTTP_DPOP"),
+            method=request.method or "GET",
+            url=request_url(request, conf),
+            algs=conf.DPOP_ALGORITHMS,
+            first_use=_cache_first_use(conf),
+            access_token=token,
+            now=clock(),
+        )
+    except dpop.DPoPError as exc:
+        raise BearerError.invalid_dpop_proof(exc.description, conf.DPOP_ALGORITHMS) from None
+    if proof.jkt != bound:
+        raise _dpop_error(BearerError.invalid_token("The DPoP proof's key is not the access token's."), conf)
+    return user
+
+
+def request_url(request: HttpRequest, conf: ResourceSettings) -> str:
+    """The URL a proof's ``htu`` must name: ``PUBLIC_URL`` + path, else the request's absolute URL (no query)."""
+    if conf.PUBLIC_URL:
+        return conf.PUBLIC_URL.rstrip("/") + request.path
+    return request.build_absolute_uri(request.path)
+
+
+def _dpop_error(error: BearerError, conf: ResourceSettings) -> BearerError:
+    error.scheme, error.dpop_algs = dpop.SCHEME, conf.DPOP_ALGORITHMS
+    return error
+
+
+def _cache_first_use(conf: ResourceSettings) -> dpop.FirstUse:
+    """Proof ``jti``s recorded in the Django cache ``CACHE_ALIAS`` (``add`` is atomic in shared caches;
+    a local-memory cache sees only its own process's proofs)."""
+    cache = caches[conf.CACHE_ALIAS]
+
+    def first_use(kind: str, value: str, expires_at: float) -> bool:
+        key = "oidc_resource:dpop:" + hashlib.sha256(f"{kind} {value}".encode()).hexdigest()
+        return bool(cache.add(key, 1, timeout=max(1, int(expires_at - clock()) + 1)))
+
+    return first_use
 
 
 def authenticate(token: str, conf: ResourceSettings) -> TokenUser:
@@ -234,7 +308,7 @@ def introspect(token: str, conf: ResourceSettings) -> dict[str, Any]:
         raise BearerError.unavailable()
     if answer["active"] is not True:
         raise BearerError.invalid_token("The access token is not active.")
-    if str(answer.get("token_type", "Bearer")).lower() != "bearer":
+    if str(answer.get("token_type", "Bearer")).lower() not in ("bearer", "dpop"):
         raise BearerError.invalid_token("The token is not an access token.")  # e.g. a refresh token
     check_claims(answer, conf)
     if cache is not None:

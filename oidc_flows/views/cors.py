@@ -87,7 +87,7 @@ def bearer_token_client(request: HttpRequest, server: AuthorizationServer) -> Ap
     if not _origin(request):
         return None
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() not in ("bearer", "dpop") or not token:  # DPoP: RFC 9449 §7.1
         return None
     token = token.strip()
     if server.issues_jwt_access_tokens:

@@ -9,6 +9,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot
 from oauth2_provider.signals import app_authorized
 
+from .. import dpop
 from . import cors
 from .mixins import ServerBoundMixin
 
@@ -41,11 +42,24 @@ class TokenView(ServerBoundMixin, dot.TokenView):
         response = super().dispatch(request, *args, **kwargs)
         if request.method != "POST":
             return response
+        dpop_nonce(request, response)
         # Browser apps (spa) call /token from their own origin: answers and errors alike are theirs to read,
         # including the errors ServerBoundMixin raises before post() (malformed parameters, wrong body).
         return cors.grant(request, response, cors.token_request_client(request))
 
     def options(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         return cors.preflight(
-            request, methods=["POST"], headers=["Authorization", "Content-Type", "X-Okta-User-Agent-Extended"]
+            request, methods=["POST"], headers=["Authorization", "Content-Type", "DPoP", "X-Okta-User-Agent-Extended"]
         )
+
+
+def dpop_nonce(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """RFC 9449 §8.2: an answer to a DPoP request carries the nonce for the next proof (when nonces are used).
+
+    Stateless (oidc_flows.dpop): any node accepts it. A browser app may read the header (CORS).
+    """
+    if "HTTP_DPOP" in request.META and dpop.nonces_in_use():
+        if not response.has_header("DPoP-Nonce"):  # use_dpop_nonce set it already
+            response["DPoP-Nonce"] = dpop.new_nonce()
+        response["Access-Control-Expose-Headers"] = "DPoP-Nonce, WWW-Authenticate"
+    return response

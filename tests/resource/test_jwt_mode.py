@@ -108,13 +108,14 @@ def test_no_token_is_401_with_a_bare_bearer_challenge(client, path):
     response = get(client, path)
 
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Bearer"  # RFC 6750 §3.1: no error code without credentials
+    # RFC 6750 §3.1: no error code without credentials; RFC 9449 §7.1: the DPoP scheme is offered too.
+    assert response["WWW-Authenticate"] == 'Bearer, DPoP algs="RS256 PS256 ES256 EdDSA"'
     assert "error" not in response.json()
 
 
 @pytest.mark.parametrize("path", ["/api/whoami", "/plain/whoami"])
 def test_another_scheme_is_no_token(client, path):
-    assert get(client, path, HTTP_AUTHORIZATION="Basic YTpi")["WWW-Authenticate"] == "Bearer"
+    assert get(client, path, HTTP_AUTHORIZATION="Basic YTpi")["WWW-Authenticate"].startswith("Bearer, DPoP ")
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Bearer a b", "Bearer tok\u00e9n", 'Bearer "x"'])
