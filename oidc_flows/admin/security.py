@@ -37,7 +37,7 @@ class SecuredServerForm(AuthorizationServerForm):
     """The server form plus the algorithm of its keys, which lives on the keys rather than the server row."""
 
     signing_alg = forms.ChoiceField(
-        label=_("signing algorithm"),
+        label=_("Signing algorithm"),
         choices=KeyAlg.choices,
         required=False,
         help_text=_(

@@ -146,7 +146,7 @@ class AuthorizationServerAdmin(admin.ModelAdmin):
     def discovery(self, obj: AuthorizationServer) -> str:
         return format_html("<a href='{0}' target='_blank' rel='noopener'>{0}</a>", obj.discovery_url)
 
-    @admin.display(description="now")
+    @admin.display(description="in effect")
     def profile_state(self, obj: AuthorizationServer) -> str:
         return security.profile_state(obj)
 
