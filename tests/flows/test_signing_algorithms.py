@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -24,7 +25,7 @@ from oidc_flows.resource.settings import ResourceSettings
 from oidc_flows.resource.tokens import verify_jwt as resource_verify
 from tests.factories import make_client, make_server
 from tests.support.jose import verify_jwt
-from tests.support.oauth import AuthorizationRequest
+from tests.support.oauth import AuthorizationRequest, location_params
 
 
 ALGS = ["RS256", "PS256", "ES256"]
@@ -117,6 +118,28 @@ def test_the_resource_package_accepts_the_servers_tokens_by_default(base_url, se
     claims = resource_verify(token, resource_conf(server))
 
     assert header(token)["alg"] == alg and claims["iss"] == server.issuer
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_id_tokens_of_every_algorithm_are_recognised_as_hints(browser, settings, alg):
+    """id_token_hint at /authorize (prompt=none) and at logout: both verify our own signature."""
+    use_alg(settings, alg)
+    server = make_server("payments")
+    signed_out = "https://rp.example/signed-out"
+    client = make_client(app_type="web", post_logout_redirect_uris=(signed_out,), skip_consent=True)
+    first = AuthorizationRequest(client, server, scope="openid")
+    hint = first.exchange(browser.authorize(first.url))["id_token"]
+    assert header(hint)["alg"] == alg
+
+    silent = AuthorizationRequest(client, server, scope="openid", extra={"prompt": "none", "id_token_hint": hint})
+    back = location_params(browser.get(silent.url))
+    logout = browser.get(
+        f"{server.endpoint_url('logout')}?"
+        + urlencode({"id_token_hint": hint, "post_logout_redirect_uri": signed_out, "state": "s"})
+    )
+
+    assert "code" in back, back
+    assert logout.status_code == 302 and logout.headers["Location"] == f"{signed_out}?state=s"
 
 
 def test_discovery_names_the_algorithms_of_the_keys(base_url, settings):
