@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import claims, clientauth, policy
+from . import claims, clientauth, keys, policy
 from .authn import policies as authn_policies
 from .models import AuthorizationServer, Scope, SigningKey
 
@@ -15,6 +15,10 @@ TOKEN_CLAIMS = ("iss", "aud", "exp", "iat", "jti", "auth_time", "nonce", "amr", 
 
 def build_metadata(server: AuthorizationServer) -> dict[str, Any]:
     """The server's metadata: the same document at both well-known addresses."""
+    return _profile_overrides(server, _base_metadata(server))
+
+
+def _base_metadata(server: AuthorizationServer) -> dict[str, Any]:
     url = server.endpoint_url
     return {
         "issuer": server.issuer,
@@ -51,4 +55,26 @@ def build_metadata(server: AuthorizationServer) -> dict[str, Any]:
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
         "dpop_signing_alg_values_supported": list(policy.DPOP_ALGS),  # RFC 9449 §5.1
+    }
+
+
+def _profile_overrides(server: AuthorizationServer, doc: dict[str, Any]) -> dict[str, Any]:
+    """What a server's security profile (policy.FAPI2) narrows: response and grant types, PKCE, algorithms.
+
+    Client authentication methods, PAR and DPoP metadata are their features' own keys.
+    """
+    profile = server.profile
+    if profile is None:
+        return doc
+    return doc | {
+        "response_types_supported": sorted(t for t in doc["response_types_supported"] if t in profile.response_types),
+        "grant_types_supported": sorted(g for g in doc["grant_types_supported"] if g in profile.grants),
+        "code_challenge_methods_supported": list(policy.CODE_CHALLENGE_METHODS),
+        # Retired keys of another algorithm may still be published; nothing is signed with them any more.
+        # Before its first signature under the switch, a server may hold no such key yet: it rotates then.
+        "id_token_signing_alg_values_supported": sorted(
+            a for a in doc["id_token_signing_alg_values_supported"] if a in profile.signing_algs
+        )
+        or [keys.PROFILE_FALLBACK_ALG],
+        "authorization_response_iss_parameter_supported": True,  # RFC 9207, FAPI 2.0 §5.3.2.2
     }

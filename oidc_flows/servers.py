@@ -203,8 +203,10 @@ def create_server(
     audience: str = "",
     is_org: bool = False,
     default_policy: bool = False,
+    fapi_profile: bool = False,
+    signing_alg: str | None = None,
 ) -> AuthorizationServer:
-    """Create an authorization server with its system scopes and a signing key.
+    """Create an authorization server with its system scopes and a signing key (of ``signing_alg``).
 
     Like Okta, a new custom server issues nothing until an access policy allows it; pass
     ``default_policy=True`` for the permissive policy that ``default`` ships with.
@@ -213,12 +215,17 @@ def create_server(
     from .keys import ensure_signing_key
 
     server = AuthorizationServer(
-        server_id=server_id, name=name, description=description, audience=audience, is_org=is_org
+        server_id=server_id,
+        name=name,
+        description=description,
+        audience=audience,
+        is_org=is_org,
+        fapi_profile=fapi_profile,
     )
     server.full_clean()
     server.save()
     ensure_system_scopes(server)
-    ensure_signing_key(server)
+    ensure_signing_key(server, alg=signing_alg)  # None: SIGNING_ALG, or PS256 where the profile wants it
     if default_policy and not is_org:
         create_default_policy(server)
     return server

@@ -31,7 +31,7 @@ from jwcrypto import jwk, jwt
 from jwcrypto.common import JWException
 
 from . import claims, keys
-from .models import Application, AuthorizationServer, BrowserSession, SessionApplication
+from .models import Application, AuthorizationServer, BrowserSession, KeyAlg, SessionApplication
 
 
 AUTH_TIME_KEY = "oidc_flows.auth_time"
@@ -44,7 +44,7 @@ SURVIVES_SIGN_IN = (HINT_SIGN_IN_KEY,)
 #: Our ID tokens are about 1 kB; anything far larger is not one of them (and is not worth parsing).
 MAX_HINT_CHARS = 16_384
 #: JWS algorithms our keys use (models.keys.KeyAlg); never "none", never HMAC.
-HINT_ALGS = ["RS256", "ES256"]
+HINT_ALGS = list(KeyAlg.values)
 
 
 # -- sign-in and sign-out ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ class FlowsSettings:
     ACCESS_TOKEN_SECONDS: int = 3600
     #: Lifetime of ID tokens, in seconds.
     ID_TOKEN_SECONDS: int = 3600
-    #: Algorithm of newly generated signing keys: "RS256" or "ES256".
+    #: Algorithm of a new server's signing keys: "RS256", "PS256" or "ES256" (a server keeps its own on rotation).
     SIGNING_ALG: str = "RS256"
     #: How long a retired key stays in the JWKS, in seconds: longer than any token it signed lives.
     RETIRED_KEY_PUBLISH_SECONDS: int = 7 * 24 * 3600

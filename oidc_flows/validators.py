@@ -21,7 +21,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749 import errors
 
-from . import access, claims, clientauth, consent, dpop, policy, replay, sessions, snapshots, tokens
+from . import access, claims, clientauth, consent, dpop, policy, profiles, replay, sessions, snapshots, tokens
 from .authn import machine as authn_machine
 from .authn import policies as authn_policies
 from .models import AccessToken, Application, AuthorizationServer, Grant, RefreshToken
@@ -115,6 +115,14 @@ class FlowsValidator(OAuth2Validator):
     def validate_grant_type(self, client_id, grant_type, client, request: OAuthRequest, *args, **kwargs) -> bool:
         if grant_type not in policy.TOKEN_ENDPOINT_GRANTS:
             raise errors.UnsupportedGrantTypeError(request=request)
+        profile = self.server.profile
+        if why := profiles.grant_refusal(profile, grant_type):
+            # RFC 6749 §5.2: the server does not support it (for any client), as discovery says.
+            raise errors.UnsupportedGrantTypeError(description=why, request=request)
+        if why := profiles.client_refusal(profile, client):
+            # RFC 6749 §5.2: "unsupported authentication method" is invalid_client. oauthlib calls this
+            # right after authenticating the client, before the code or refresh token is looked at.
+            raise errors.InvalidClientError(description=why, request=request)
         if why := client.refusal(grant_type):
             raise errors.UnauthorizedClientError(description=why, request=request)
         # Every token grant calls this once the client is authenticated and before its code or refresh
@@ -150,12 +158,16 @@ class FlowsValidator(OAuth2Validator):
         if rule is None:
             # RFC 6749 §4.1.2.1: unknown to us ("code bogus", "none"); oauthlib would say unauthorized_client.
             raise errors.UnsupportedResponseTypeError(request=request)
+        if why := profiles.response_type_refusal(self.server.profile, response_type):
+            # RFC 6749 §4.1.2.1: the server does not support it for any client (discovery lists "code" only).
+            raise errors.UnsupportedResponseTypeError(description=why, request=request)
         if why := client.refusal(rule.requires):
             raise errors.UnauthorizedClientError(description=f"response_type={response_type}: {why}", request=request)
         return True
 
     def is_pkce_required(self, client_id, request: OAuthRequest) -> bool:
-        return request.client.rule.pkce_required
+        profile = self.server.profile
+        return request.client.rule.pkce_required or bool(profile and profile.require_pkce)
 
     def validate_user(self, username, password, client, request: OAuthRequest, *args, **kwargs) -> bool:
         if not super().validate_user(username, password, client, request, *args, **kwargs):
@@ -212,7 +224,7 @@ class FlowsValidator(OAuth2Validator):
     # -- authorization codes ---------------------------------------------------------------------
     def _create_authorization_code(self, request: OAuthRequest, code: dict, expires=None) -> Grant:
         self.decide(request)  # no code for a request that no access policy allows
-        seconds = flows_settings().AUTHORIZATION_CODE_SECONDS
+        seconds = profiles.code_seconds(self.server.profile, flows_settings().AUTHORIZATION_CODE_SECONDS)
         auth_time = state(request, "auth_time")
         return Grant.objects.create(
             server=self.server,

@@ -21,8 +21,8 @@ from ..access import create_default_policy
 from ..models import AccessPolicy, AuthorizationServer, Claim, Scope
 from ..preview import preview
 from ..settings import flows_settings
-from . import actions
-from .forms import ADMIN_CSS, ADMIN_JS, AuthorizationServerForm, TokenPreviewForm
+from . import actions, security
+from .forms import ADMIN_CSS, ADMIN_JS, TokenPreviewForm
 
 
 #: Scope and claim names shown on the server's page; the rest are one click away.
@@ -58,7 +58,7 @@ class AccessPolicyInline(admin.TabularInline):
 
 @admin.register(AuthorizationServer)
 class AuthorizationServerAdmin(admin.ModelAdmin):
-    form = AuthorizationServerForm
+    form = security.SecuredServerForm
     list_display = ("name", "server_id", "issuer_link", "scope_count", "policy_count", "is_active")
     list_filter = ("is_active",)
     search_fields = ("name", "server_id", "audience")
@@ -83,15 +83,17 @@ class AuthorizationServerAdmin(admin.ModelAdmin):
             return [
                 (None, {"fields": ("server_id", "name", "description", "is_active")}),
                 ("Tokens", {"fields": ("audience", "key_rotation_days", "default_policy")}),
+                ("Security profile and signing", {"fields": security.FIELDS}),
             ]
         return [
             (None, {"fields": ("name", "server_id_display", "description", "is_active")}),
             ("Endpoints", {"fields": ("issuer", "discovery", "endpoints")}),
             ("Tokens", {"fields": ("audience", "key_rotation_days")}),
+            ("Security profile and signing", {"fields": ("profile_state", *security.FIELDS)}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: AuthorizationServer | None = None) -> tuple[str, ...]:
-        return ("server_id_display", "issuer", "discovery", "endpoints") if obj else ()
+        return ("server_id_display", "issuer", "discovery", "endpoints", "profile_state") if obj else ()
 
     def get_inline_instances(self, request: HttpRequest, obj: AuthorizationServer | None = None) -> list:
         if obj is None or obj.is_org:
@@ -104,7 +106,7 @@ class AuthorizationServerAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: AuthorizationServer, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         servers.ensure_system_scopes(obj)
-        keys.ensure_signing_key(obj)
+        security.apply_signing_alg(request, obj, form.cleaned_data.get("signing_alg"), self.message_user)
         if not change and form.cleaned_data.get("default_policy"):
             create_default_policy(obj)
 
@@ -143,6 +145,10 @@ class AuthorizationServerAdmin(admin.ModelAdmin):
     @admin.display(description="discovery")
     def discovery(self, obj: AuthorizationServer) -> str:
         return format_html("<a href='{0}' target='_blank' rel='noopener'>{0}</a>", obj.discovery_url)
+
+    @admin.display(description="in effect")
+    def profile_state(self, obj: AuthorizationServer) -> str:
+        return security.profile_state(obj)
 
     @admin.display(description="endpoints")
     def endpoints(self, obj: AuthorizationServer) -> str:

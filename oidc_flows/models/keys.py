@@ -25,11 +25,22 @@ class KeyAlg(models.TextChoices):
     PS256 = "PS256", "PS256"  # RSA-PSS: FAPI 2.0 (§5.4.1) allows PS256 and ES256 only
 
 
+#: What ``jwk.JWK.generate`` makes for each algorithm: RFC 7518 §3.3 and §3.5 want RSA keys of 2048 bits
+#: or more (RS256, PS256), §3.4 a P-256 curve for ES256.
+KEY_PARAMETERS: dict[str, dict[str, str | int]] = {
+    KeyAlg.RS256: {"kty": "RSA", "size": 2048},
+    KeyAlg.PS256: {"kty": "RSA", "size": 2048},
+    KeyAlg.ES256: {"kty": "EC", "crv": "P-256"},
+}
+
+
 def generate_jwk(alg: str) -> jwk.JWK:
-    """Return a new private key for ``alg``."""
-    if alg == KeyAlg.ES256:
-        return jwk.JWK.generate(kty="EC", crv="P-256")
-    return jwk.JWK.generate(kty="RSA", size=2048)
+    """Return a new private key for ``alg``; ValueError for an algorithm we do not sign with."""
+    try:
+        parameters = KEY_PARAMETERS[alg]
+    except KeyError:
+        raise ValueError(f"No signing keys for {alg!r}: choose one of {', '.join(KEY_PARAMETERS)}.") from None
+    return jwk.JWK.generate(**parameters)
 
 
 class SigningKeyQuerySet(models.QuerySet):

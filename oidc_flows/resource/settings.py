@@ -44,8 +44,8 @@ class ResourceSettings:
     MODE: str = "jwt"
     #: JWKS URL; empty: ``jwks_uri`` from discovery.
     JWKS_URL: str = ""
-    #: Accepted JWS algorithms (RFC 8725 §3.1: an explicit list).
-    ALGORITHMS: tuple[str, ...] = ("RS256", "ES256")
+    #: Accepted JWS algorithms (RFC 8725 §3.1: an explicit list): those an authorization server of ours signs with.
+    ALGORITHMS: tuple[str, ...] = ("RS256", "PS256", "ES256")
     #: Clock skew allowed on ``exp``, ``nbf`` and ``iat``, in seconds.
     LEEWAY: int = 30
     #: How long a fetched JWKS (and discovery document) is used before it is fetched again.

@@ -14,7 +14,7 @@ GOOD = {"ISSUER": "https://login.example/oauth2/default", "AUDIENCE": "api://def
 def test_defaults():
     conf = ResourceSettings.build(GOOD)
 
-    assert (conf.MODE, conf.LEEWAY, conf.ALGORITHMS) == ("jwt", 30, ("RS256", "ES256"))
+    assert (conf.MODE, conf.LEEWAY, conf.ALGORITHMS) == ("jwt", 30, ("RS256", "PS256", "ES256"))
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ def fetch_jwks(jwks_url: str) -> KeySet:
 
 def verify_jwt(token: str, *, jwks_url: str, issuer: str, audience: str, typ: str | None = None) -> dict[str, Any]:
     """Return the claims of a JWT whose signature, iss, aud and exp check out; raise otherwise."""
-    decoded = jwt.decode(token, fetch_jwks(jwks_url), algorithms=["RS256", "ES256"])
+    decoded = jwt.decode(token, fetch_jwks(jwks_url), algorithms=["RS256", "PS256", "ES256"])
     registry = jwt.JWTClaimsRegistry(
         iss={"essential": True, "value": issuer},
         aud={"essential": True, "value": audience},
@@ -35,6 +35,6 @@ def verify_jwt(token: str, *, jwks_url: str, issuer: str, audience: str, typ: st
 
 
 def half_hash(value: str) -> str:
-    """OIDC Core §3.1.3.6 at_hash / §3.3.2.11 c_hash for RS256/ES256."""
+    """OIDC Core §3.1.3.6 at_hash / §3.3.2.11 c_hash for RS256/PS256/ES256 (SHA-256)."""
     digest = hashlib.sha256(value.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()

@@ -42,6 +42,27 @@ def test_create_server_twice_is_refused():
     assert AuthorizationServer.objects.get(server_id="payments").name == "Payments"
 
 
+def test_create_server_with_the_fapi_profile_has_ps256_keys_only():
+    out = run("oidc_create_server", "bank", "--fapi", "--default-policy")
+
+    server = AuthorizationServer.objects.get(server_id="bank")
+    assert server.fapi_profile and "PS256 (FAPI 2.0 Security Profile)" in out
+    assert set(SigningKey.objects.filter(server=server).values_list("alg", flat=True)) == {"PS256"}
+
+
+@pytest.mark.parametrize(("args", "alg"), [(["--alg", "ES256"], "ES256"), (["--fapi", "--alg", "ES256"], "ES256")])
+def test_create_server_with_a_chosen_algorithm(args, alg):
+    run("oidc_create_server", "bank", *args)
+
+    assert set(SigningKey.objects.filter(server__server_id="bank").values_list("alg", flat=True)) == {alg}
+
+
+def test_create_server_with_the_fapi_profile_and_rs256_is_refused():
+    with pytest.raises(CommandError, match="ES256 or PS256 only"):
+        run("oidc_create_server", "bank", "--fapi", "--alg", "RS256")
+    assert not AuthorizationServer.objects.filter(server_id="bank").exists()
+
+
 @pytest.mark.parametrize("server_id", ["v1", "org", "Payments", "-pay", "pay_ments"])
 def test_create_server_with_a_reserved_or_malformed_id_is_refused(server_id):
     with pytest.raises(CommandError):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from oidc_flows import servers
-from oidc_flows.models import AuthorizationServer
+from oidc_flows import keys, policy, servers
+from oidc_flows.models import AuthorizationServer, KeyAlg
 
 
 class Command(BaseCommand):
@@ -23,6 +23,12 @@ class Command(BaseCommand):
             help="Add the permissive policy `default` ships with (every client, any grant its type allows, 1 h). "
             "Without it the server issues nothing until an administrator adds an access policy.",
         )
+        parser.add_argument(
+            "--fapi", action="store_true", help="Enforce the FAPI 2.0 Security Profile (its keys are then PS256)."
+        )
+        parser.add_argument(
+            "--alg", choices=KeyAlg.values, help="Algorithm of its signing keys (default: SIGNING_ALG)."
+        )
         parser.add_argument("--if-missing", action="store_true", help="Succeed quietly if it already exists.")
 
     def handle(
@@ -34,8 +40,14 @@ class Command(BaseCommand):
         audience: str,
         if_missing: bool,
         default_policy: bool,
+        fapi: bool,
+        alg: str | None,
         **options,
     ) -> None:
+        if fapi and alg and alg not in policy.FAPI2.signing_algs:
+            raise CommandError(
+                f"The {policy.FAPI2.name} signs with {' or '.join(sorted(policy.FAPI2.signing_algs))} only."
+            )
         existing = AuthorizationServer.objects.filter(server_id=server_id).first()
         if existing and if_missing:
             server = existing
@@ -49,12 +61,16 @@ class Command(BaseCommand):
                     description=description,
                     audience=audience,
                     default_policy=default_policy,
+                    fapi_profile=fapi,
+                    signing_alg=alg,
                 )
             except ValidationError as exc:
                 raise CommandError("; ".join(exc.messages)) from exc
+        profile = f" ({server.profile.name})" if server.profile else ""
         self.stdout.write(
             f"server_id: {server.server_id}\nissuer:    {server.issuer}\n"
-            f"discovery: {server.discovery_url}\naudience:  {server.effective_audience}"
+            f"discovery: {server.discovery_url}\naudience:  {server.effective_audience}\n"
+            f"keys:      {keys.ensure_signing_key(server).alg}{profile}"
         )
         if not server.access_policies.filter(is_active=True).exists():
             self.stdout.write(

@@ -6,22 +6,24 @@ from django.core.management.base import BaseCommand, CommandError
 
 from oidc_flows import keys
 from oidc_flows.models import AuthorizationServer
-from oidc_flows.models.keys import KeyStatus
+from oidc_flows.models.keys import KeyAlg, KeyStatus
 
 
 class Command(BaseCommand):
     help = (
         "Rotate the signing key of the named servers (or --all): the published `next` key starts signing, "
         "the active one retires but stays in the JWKS. With --due, only servers whose key is older than "
-        "their rotation interval."
+        "their rotation interval. With --alg, the new key has that algorithm (and so have the server's later "
+        "keys); it signs at once, since the published `next` key has the old one."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("server_ids", nargs="*", help="Server ids ('org' for the org server).")
         parser.add_argument("--all", action="store_true", help="Every active server.")
         parser.add_argument("--due", action="store_true", help="Only servers whose rotation interval has passed.")
+        parser.add_argument("--alg", choices=KeyAlg.values, help="Algorithm of the new keys (default: the server's).")
 
-    def handle(self, *args, server_ids: list[str], all: bool, due: bool, **options) -> None:
+    def handle(self, *args, server_ids: list[str], all: bool, due: bool, alg: str | None, **options) -> None:
         chosen = AuthorizationServer.objects.active()
         if server_ids:
             chosen = chosen.filter(server_id__in=server_ids)
@@ -34,5 +36,8 @@ class Command(BaseCommand):
             active = server.signing_keys.filter(status=KeyStatus.ACTIVE).first()
             if due and active is not None and not keys.is_due(server, active):
                 continue
-            key = keys.rotate(server)
+            try:
+                key = keys.rotate(server, alg=alg)
+            except ValueError as exc:  # an algorithm the server's security profile forbids
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"{server.server_id}: now signing with {key.kid} ({key.alg})")
