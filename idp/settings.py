@@ -73,6 +73,7 @@ MIDDLEWARE = [
 OIDC_FLOWS_LEAN = {
     "VIEWS": [
         *(f"oidc_flows:{name}" for name in ("token", "introspect", "revoke", "keys", "userinfo")),
+        "oidc_flows:par",  # RFC 9126: client-authenticated like /token, no session
         *(f"oidc_flows:{name}" for name in ("openid-configuration", "oauth-authorization-server")),
         *(f"oidc_flows:{name}" for name in ("rfc8414-metadata", "rfc8414-openid-configuration")),
         "healthz",

@@ -51,8 +51,15 @@ def _base_metadata(server: AuthorizationServer) -> dict[str, Any]:
         # Okta's levels of assurance; acr_values asking for more than the session proved trigger a step-up.
         "acr_values_supported": list(authn_policies.ACR),
         "claims_parameter_supported": False,
-        "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,
+        # RFC 9126 §5 and RFC 9101 §10.5: pushed requests and signed request objects, by value or by a
+        # request_uri that is ours (PAR) or that the application registered.
+        "pushed_authorization_request_endpoint": url("par"),
+        "require_pushed_authorization_requests": server.requires_par,
+        "request_parameter_supported": True,
+        "request_uri_parameter_supported": True,
+        "require_request_uri_registration": True,
+        "request_object_signing_alg_values_supported": list(policy.REQUEST_OBJECT_ALGS),
+        "require_signed_request_object": server.require_signed_request_object,
         "authorization_response_iss_parameter_supported": True,
         "dpop_signing_alg_values_supported": list(policy.DPOP_ALGS),  # RFC 9449 §5.1
     }

@@ -1,8 +1,8 @@
 """A lean middleware stack for the protocol endpoints, chosen per request at the WSGI entry.
 
-The token, introspection, revocation, JWKS, userinfo and discovery endpoints read no session,
-cookie, CSRF token, message or signed-in user: they authenticate clients and bearer tokens
-themselves. Yet every request through Django's ``WSGIHandler`` runs all of ``MIDDLEWARE``, which
+The token, pushed authorization request, introspection, revocation, JWKS, userinfo and discovery
+endpoints read no session, cookie, CSRF token, message or signed-in user: they authenticate clients
+and bearer tokens themselves. Yet every request through Django's ``WSGIHandler`` runs all of ``MIDDLEWARE``, which
 costs more CPU than a JWKS answer itself. ``LeanWSGIHandler`` holds two stacks, the full one and a
 lean one, and sends each request through one of them, by the view its URL resolves to.
 

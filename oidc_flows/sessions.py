@@ -39,8 +39,11 @@ AUTH_TIME_KEY = "oidc_flows.auth_time"
 HINT_SIGN_IN_KEY = "oidc_flows.hint_sign_in"
 #: The pk of this session's BrowserSession record: /authorize refreshes it without looking it up.
 RECORD_KEY = "oidc_flows.browser_session"
+#: Authorization requests this browser is signing in or consenting to, resolved from a pushed request
+#: or a request object (oidc_flows.requestparams): /authorize finds them here when the browser returns.
+CONTINUATIONS_KEY = "oidc_flows.authorize_continuations"
 #: Session keys the sign-in page keeps when signing in flushes the session (another user signs in).
-SURVIVES_SIGN_IN = (HINT_SIGN_IN_KEY,)
+SURVIVES_SIGN_IN = (HINT_SIGN_IN_KEY, CONTINUATIONS_KEY)
 #: Our ID tokens are about 1 kB; anything far larger is not one of them (and is not worth parsing).
 MAX_HINT_CHARS = 16_384
 #: JWS algorithms our keys use (models.keys.KeyAlg); never "none", never HMAC.

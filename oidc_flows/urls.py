@@ -16,6 +16,7 @@ app_name = "oidc_flows"
 endpoints = [
     path("v1/authorize", views.AuthorizeView.as_view(), name="authorize"),
     path("v1/token", views.TokenView.as_view(), name="token"),
+    path("v1/par", views.PushedAuthorizationRequestView.as_view(), name="par"),  # RFC 9126
     path("v1/keys", views.KeysView.as_view(), name="keys"),
     path("v1/userinfo", views.UserInfoView.as_view(), name="userinfo"),
     path("v1/introspect", views.IntrospectView.as_view(), name="introspect"),

@@ -27,7 +27,7 @@ from .forms import ADMIN_CSS, ADMIN_JS, TokenPreviewForm
 
 #: Scope and claim names shown on the server's page; the rest are one click away.
 PANEL_ITEMS = 12
-ENDPOINTS = ("authorize", "token", "keys", "userinfo", "introspect", "revoke")
+ENDPOINTS = ("authorize", "par", "token", "keys", "userinfo", "introspect", "revoke")
 
 
 def server_filter_query(server: AuthorizationServer) -> str:

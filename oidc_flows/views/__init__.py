@@ -5,6 +5,7 @@ from .discovery import KeysView, MetadataView
 from .introspect import IntrospectView
 from .login import LoginView, LogoutView
 from .logout import EndSessionView
+from .par import PushedAuthorizationRequestView
 from .revoke import RevokeView
 from .token import TokenView
 from .userinfo import UserInfoView
@@ -18,6 +19,7 @@ __all__ = [
     "LoginView",
     "LogoutView",
     "MetadataView",
+    "PushedAuthorizationRequestView",
     "RevokeView",
     "TokenView",
     "UserInfoView",

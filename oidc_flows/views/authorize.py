@@ -17,6 +17,11 @@ and the validator checks ``id_token_hint``; the rest needs the browser session):
 - ``id_token_hint`` naming someone other than the signed-in user: the sign-in page; if the user
   signs in again and still is someone else, ``login_required`` (§3.1.2.1: "otherwise, it SHOULD
   return an error, such as login_required"). With ``prompt=none``: ``login_required`` at once.
+
+A request may also arrive as a pushed request's ``request_uri`` (RFC 9126) or a request object
+(RFC 9101): ``oidc_flows.requestparams`` resolves it first, and from then on ``request.GET`` and
+oauthlib see the resolved parameters only. An application (or server) that requires PAR or signed
+request objects has its plain requests refused with ``invalid_request``.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.views.mixins import OAuthLibMixin
 
-from .. import consent, policy, sessions
+from .. import consent, policy, requestparams, sessions
 from ..authn import browser as authn_browser
 from ..authn import machine as authn_machine
 from ..authn import policies as authn_policies
@@ -74,18 +79,18 @@ def response_params(location: str, redirect_uri: str) -> dict[str, str]:
 
 
 #: OIDC Core §3.1.2.1 ``prompt`` values we understand; see the module docstring for select_account.
-PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
+PROMPT_VALUES = requestparams.PROMPT_VALUES
 #: Satisfied by signing in once: dropped from the URL the sign-in page returns to.
 _SATISFIED_BY_SIGN_IN = frozenset({"login", "select_account"})
 
 
-def _after_sign_in(request: HttpRequest) -> str:
-    """This request's URL without ``prompt=login|select_account`` and ``max_age``: signing in satisfies them once.
+def satisfied_by_sign_in(params: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``params`` without ``prompt=login|select_account`` and ``max_age``: signing in satisfies them once.
 
     Kept, they would send the user back to the sign-in page forever (``max_age=0``).
     """
     kept = []
-    for key, value in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True):
+    for key, value in params:
         if key in ("max_age", "sessionToken"):  # satisfied by signing in; a sessionToken is spent either way
             continue
         if key == "prompt":
@@ -93,19 +98,18 @@ def _after_sign_in(request: HttpRequest) -> str:
             if not value:
                 continue
         kept.append((key, value))
-    return f"{request.path}?{urlencode(kept)}"
+    return kept
+
+
+def _after_sign_in(request: HttpRequest) -> str:
+    """This request's URL, less what signing in satisfies."""
+    query = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    return f"{request.path}?{urlencode(satisfied_by_sign_in(query))}"
 
 
 def request_problem(request: HttpRequest) -> str | None:
     """Why the OIDC parameters that this view reads are malformed (``invalid_request``), or None."""
-    if name := policy.repeated_parameter(request.GET.lists()):
-        return f"{name[:40]} must not be repeated."
-    prompt = request.GET.get("prompt", "").split()
-    if unknown := sorted(set(prompt) - PROMPT_VALUES):
-        return f"Unsupported prompt value: {unknown[0][:40]}."
-    if "none" in prompt and len(set(prompt)) > 1:
-        return "prompt=none cannot be combined with other values."
-    return None
+    return requestparams.request_problem(request.GET)
 
 
 @method_decorator([never_cache, xframe_options_deny], name="dispatch")
@@ -119,7 +123,19 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         return self.authorize(request, decision=request.POST.get("decision"))
 
+    def get_oauthlib_core(self):
+        core = super().get_oauthlib_core()
+        resolved = getattr(self, "resolved", None)
+        if resolved is None or resolved.key is None:
+            return core
+        return requestparams.ResolvedCore(core, resolved.params)  # pushed or request object parameters only
+
     def authorize(self, request: HttpRequest, decision: str | None) -> HttpResponse:
+        try:
+            self.resolved = requestparams.resolve(request, self.server)
+        except requestparams.RequestError as exc:
+            return self.request_error(request, exc)
+        request.GET = self.resolved.params  # what every check below, and oauthlib, reads
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except FatalClientError as exc:
@@ -146,6 +162,9 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
             return self.respond(request, client, credentials, params)
         if problem := request_problem(request):
             return self.refuse(request, client, credentials, "invalid_request", problem)
+        if self.resolved.key is None and (refusal := requestparams.plain_refusal(client, self.server)):
+            # RFC 9126 §5 / RFC 9101 §10.5: a client that must push, or sign, cannot send a plain request.
+            return self.refuse(request, client, credentials, "invalid_request", refusal)
         authn_browser.end_if_expired(request)  # past the lifetime its sign-on rule gave the session
         if decision is None and (session_token := request.GET.get("sessionToken")):
             # Okta's contract: a sessionToken from /api/v1/authn becomes the IdP session, with no sign-in page.
@@ -232,6 +251,8 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
 
     def sign_in(self, request: HttpRequest) -> HttpResponse:
         """Redirect to the sign-in page, which returns here; ``login_hint`` travels along to pre-fill it."""
+        returning = satisfied_by_sign_in([(k, v) for k, values in request.GET.lists() for v in values])
+        requestparams.keep(request, getattr(self, "resolved", None), requestparams.querydict(_lists(returning)))
         response = redirect_to_login(_after_sign_in(request), settings.LOGIN_URL)
         if login_hint := sign_in_hint(request):  # what the sign-in page would use; the rest is dropped
             response["Location"] += "&" + urlencode({"login_hint": login_hint})
@@ -244,6 +265,7 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         return self.respond(request, client, credentials, {"error": error, "error_description": description})
 
     def consent_page(self, request: HttpRequest, client: Application, scopes: list[str]) -> HttpResponse:
+        requestparams.keep(request, getattr(self, "resolved", None), request.GET)  # the form posts to this URL
         context = {
             "application": client,
             "server": self.server,
@@ -279,6 +301,7 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         return self.deliver(request, client, credentials["redirect_uri"], params)
 
     def deliver(self, request: HttpRequest, client: Application, redirect_uri: str, params: dict) -> HttpResponse:
+        requestparams.forget(request, getattr(self, "resolved", None))  # the client has its answer
         mode = response_mode(request)
         if mode == "form_post":
             # OAuth 2.0 Form Post Response Mode §2: an auto-submitting form, parameters in the body.
@@ -294,3 +317,22 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         if not redirect_uri or client is None or not client.redirect_uri_allowed(redirect_uri):
             return error_page(request, error.error, error.description or "", error.status_code)
         return self.deliver(request, client, redirect_uri, dict(error.twotuples) | {"iss": self.server.issuer})
+
+    def request_error(self, request: HttpRequest, exc: requestparams.RequestError) -> HttpResponse:
+        """A pushed request or request object that cannot be used: to the client if its redirect_uri is registered."""
+        params = exc.params
+        redirect_uri = params.get("redirect_uri") if params is not None else None
+        if exc.client is None or not redirect_uri or not exc.client.redirect_uri_allowed(redirect_uri):
+            return error_page(request, exc.error, exc.description, 400)
+        request.GET = params  # the response mode and state of the request the error is about
+        answer = {"error": exc.error, "error_description": exc.description}
+        if state := params.get("state"):
+            answer["state"] = state
+        return self.deliver(request, exc.client, redirect_uri, answer | {"iss": self.server.issuer})
+
+
+def _lists(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    for key, value in pairs:
+        result.setdefault(key, []).append(value)
+    return result
