@@ -1,6 +1,7 @@
 """The FAPI 2.0 switch and the signing algorithm on a server's admin page (Django's test client).
 
-Scenario: a superuser signed into /admin/ and the custom server ``bank``, made with RS256 keys.
+Scenario: a superuser signed into /admin/ and the custom server ``bank``, made with RS256 keys; an
+application's page for the warning a FAPI server gives.
 """
 
 from __future__ import annotations
