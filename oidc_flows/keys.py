@@ -102,7 +102,10 @@ def signing_key(server: AuthorizationServer) -> SigningKey:
     if is_due(server, key):
         with transaction.atomic():
             # Another node may have rotated meanwhile: decide again under the lock.
-            current = SigningKey.objects.select_for_update().get(server=server, status=KeyStatus.ACTIVE)
+            current = SigningKey.objects.select_for_update().filter(server=server, status=KeyStatus.ACTIVE).first()
+            if current is None:
+                # PostgreSQL re-checks a row it waited for: retired by that rotation, it no longer matches.
+                return ensure_signing_key(server)
             return rotate(server) if is_due(server, current) else current
     return key
 

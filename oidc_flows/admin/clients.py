@@ -24,7 +24,7 @@ from oauth2_provider.generators import generate_client_secret
 
 from .. import policy, registration
 from ..models import AccessPolicy, Application, AuthorizationServer
-from . import actions
+from . import actions, security
 from .forms import (
     ADMIN_CSS,
     ADMIN_JS,
@@ -273,9 +273,15 @@ class ApplicationAdmin(admin.ModelAdmin):
             "<ul class='oidc-plain'>{}</ul>",
             format_html_join(
                 "",
-                "<li><a href='{}'>{}</a> <code>{}</code>: {}</li>",
+                "<li><a href='{}'>{}</a> <code>{}</code>: {}{}</li>",
                 (
-                    (reverse("admin:oidc_flows_authorizationserver_change", args=[s.pk]), s.name, s.issuer, why)
+                    (
+                        reverse("admin:oidc_flows_authorizationserver_change", args=[s.pk]),
+                        s.name,
+                        s.issuer,
+                        why,
+                        security.profile_warning(s, obj),
+                    )
                     for s, why in items
                 ),
             ),

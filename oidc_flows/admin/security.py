@@ -111,3 +111,11 @@ def profile_state(server: AuthorizationServer) -> str:
     )
     state = _("on") if server.fapi_profile else _("off")
     return format_html("{}: {} · {}: {}", _("FAPI 2.0 Security Profile"), state, _("keys"), algs or "-")
+
+
+def profile_warning(server: AuthorizationServer, application) -> str:
+    """A warning for an application's page: ``server``'s profile refuses it tokens, and why; else ""."""
+    why = profiles.client_refusal(server.profile, application)
+    if why is None:
+        return ""
+    return format_html(" <strong class='oidc-warning'>{}</strong>", _("Gets no tokens here: %(why)s") % {"why": why})

@@ -1,6 +1,7 @@
 """The FAPI 2.0 switch and the signing algorithm on a server's admin page (Django's test client).
 
-Scenario: a superuser signed into /admin/ and the custom server ``bank``, made with RS256 keys.
+Scenario: a superuser signed into /admin/ and the custom server ``bank``, made with RS256 keys; an
+application's page for the warning a FAPI server gives.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.utils.html import escape
 
 from oidc_flows import keys, policy, profiles
 from oidc_flows.models import AuthorizationServer, SigningKey
-from tests.factories import make_server
+from tests.factories import make_client, make_server
 
 
 @pytest.fixture
@@ -144,3 +145,14 @@ def test_a_new_server_with_the_switch_gets_ps256_keys_only(admin_client, db):
         ("PS256", "active"),
         ("PS256", "next"),
     ]
+
+
+def test_an_application_page_warns_when_a_fapi_server_refuses_it(admin_client, bank):
+    web = make_client(app_type="web")  # client_secret_basic; default policies admit every application
+    bank.fapi_profile = True
+    bank.save()
+
+    page = admin_client.get(f"/admin/oidc_flows/application/{web.pk}/change/").content.decode()
+
+    assert "Gets no tokens here" in page and "private_key_jwt" in page
+    assert page.count("Gets no tokens here") == 1  # only at bank, not at default or the org server

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import pytest
 import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.utils import timezone
 from jwcrypto import jwk
 from jwcrypto import jwt as jwcrypto_jwt
 
-from oidc_flows.models import SigningKey
+from oidc_flows import tokens
+from oidc_flows.models import AuthorizationServer, SigningKey
 from oidc_flows.resource import jwks as resource_jwks
 from oidc_flows.resource.settings import ResourceSettings
 from oidc_flows.resource.tokens import verify_jwt as resource_verify
@@ -182,6 +187,30 @@ def test_later_rotations_keep_the_chosen_algorithm(base_url):
     # The published next key signs: a verifier holding yesterday's JWKS already has it.
     assert SigningKey.objects.get(server=server, status="active") == upcoming
     assert SigningKey.objects.get(server=server, status="next").alg == "PS256"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL (SQLite serialises writers)")
+def test_concurrent_first_signatures_after_the_switch_rotate_once(transactional_db):
+    """A script turned the FAPI switch on: eight requests sign at once, each with a PS256 key, and
+    exactly one of them rotates (the others wait for its lock, then use its key)."""
+    bank = make_server("bank")
+    AuthorizationServer.objects.filter(pk=bank.pk).update(fapi_profile=True, updated=timezone.now())
+    start = threading.Barrier(8)
+
+    def sign_once(_: int) -> dict:
+        try:
+            server = AuthorizationServer.objects.get(pk=bank.pk)
+            start.wait(timeout=30)
+            return header(tokens.sign(server, {"iss": server.issuer, "sub": "alice"}))
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        headers = list(pool.map(sign_once, range(8)))
+
+    active = SigningKey.objects.get(server=bank, status="active")
+    assert {(h["alg"], h["kid"]) for h in headers} == {("PS256", active.kid)}
+    assert SigningKey.objects.filter(server=bank, alg="PS256").count() == 2  # active and next: one rotation
 
 
 def test_an_unknown_algorithm_is_refused(base_url):
