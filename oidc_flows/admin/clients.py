@@ -6,7 +6,7 @@ secret is generated on creation and on "rotate secret", shown once in a message,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.generators import generate_client_secret
 
@@ -27,6 +28,7 @@ from . import actions
 from .forms import (
     ADMIN_CSS,
     ADMIN_JS,
+    REQUEST_FIELDS,
     TYPE_DESCRIPTIONS,
     TYPE_SHORT_NAMES,
     ApplicationForm,
@@ -88,6 +90,19 @@ TYPE_FIELDSETS: dict[str, tuple[tuple[str | None, dict[str, Any]], ...]] = {
     )
     for app_type, rule in policy.APP_TYPES.items()
 }
+
+
+#: Pushed authorization requests and signed request objects, for applications that redirect.
+REQUEST_FIELDSET: Final = (
+    _("Pushed and signed authorization requests"),
+    {
+        "fields": REQUEST_FIELDS,
+        "description": _(
+            "Pushed authorization requests (RFC 9126) keep the request out of the browser's URL; signed "
+            "request objects (RFC 9101) prove it comes from the application, with its registered public keys."
+        ),
+    },
+)
 
 
 @admin.register(Application)
@@ -174,6 +189,8 @@ class ApplicationAdmin(admin.ModelAdmin):
         if app_type is None:
             return [(None, {"fields": ("name",)})]
         fieldsets = list(TYPE_FIELDSETS[app_type])
+        if policy.APP_TYPES[app_type].redirects:
+            fieldsets.append(REQUEST_FIELDSET)
         if obj is not None:
             fieldsets.insert(1, ("Credentials", {"fields": ("type_label", "secret_status")}))
             fieldsets.append(("Where it is used", {"fields": ("servers", "tokens")}))
