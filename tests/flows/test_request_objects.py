@@ -231,7 +231,8 @@ def test_an_unregistered_request_uri_is_never_fetched(browser, web, default_serv
     web.request_uris = f"{base}/registered/"
     web.save()
 
-    for uri in (f"{base}/objects/1", f"{base}/registered/../objects/1", f"{base}/registeredX/1"):
+    escapes = (f"{base}/objects/1", f"{base}/registered/../objects/1", f"{base}/registered/%2E%2E/objects/1")
+    for uri in (*escapes, f"{base}/registeredX/1"):
         response = browser.get(authorize_url(default_server, web.client_id, request_uri=uri))
         assert "invalid_request_uri" in page_error(response)
 
