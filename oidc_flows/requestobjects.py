@@ -76,10 +76,15 @@ def digest(value: str) -> str:
 # -- by reference ------------------------------------------------------------------------------------
 
 
+#: Path pieces that could climb out of a registered prefix once a server decodes or normalises them.
+_ESCAPES: Final = ("\\", "/../", "/./", "%2e", "%2f", "%5c")
+
+
 def is_registered(client: Application, uri: str) -> bool:
     """Whether ``uri`` is one of the application's request URIs: exact, or under a prefix ending in "/"."""
-    if len(uri) > MAX_REQUEST_URI_CHARS or "\\" in uri or "/../" in uri or "/./" in uri or uri.endswith("/.."):
-        return False
+    lowered = uri.lower()
+    if len(uri) > MAX_REQUEST_URI_CHARS or any(part in lowered for part in _ESCAPES) or lowered.endswith("/.."):
+        return False  # a path that a server could read as outside the registered prefix
     if redirects.classify(uri) not in (policy.Redirect.HTTPS, policy.Redirect.LOOPBACK):
         return False
     return any(uri == r or (r.endswith("/") and uri.startswith(r)) for r in client.request_uris.split())

@@ -28,6 +28,7 @@ from . import actions, security
 from .forms import (
     ADMIN_CSS,
     ADMIN_JS,
+    REQUEST_FIELDS,
     TYPE_DESCRIPTIONS,
     TYPE_SHORT_NAMES,
     ApplicationForm,
@@ -116,6 +117,19 @@ TYPE_FIELDSETS: dict[str, tuple[tuple[str | None, dict[str, Any]], ...]] = {
 }
 
 
+#: Pushed authorization requests and signed request objects, for applications that redirect.
+REQUEST_FIELDSET: Final = (
+    _("Pushed and signed authorization requests"),
+    {
+        "fields": REQUEST_FIELDS,
+        "description": _(
+            "Pushed authorization requests (RFC 9126) keep the request out of the browser's URL; signed "
+            "request objects (RFC 9101) prove it comes from the application, with its registered public keys."
+        ),
+    },
+)
+
+
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
     form = ApplicationForm
@@ -201,6 +215,8 @@ class ApplicationAdmin(admin.ModelAdmin):
             return [(None, {"fields": ("name",)})]
         fieldsets = list(TYPE_FIELDSETS[app_type])
         fieldsets.append(DPOP_FIELDSET)
+        if policy.APP_TYPES[app_type].redirects:
+            fieldsets.append(REQUEST_FIELDSET)
         if obj is not None:
             fieldsets.insert(1, ("Credentials", {"fields": ("type_label", "secret_status")}))
             fieldsets.append(("Where it is used", {"fields": ("servers", "tokens")}))

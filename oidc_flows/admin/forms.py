@@ -132,6 +132,19 @@ APPLICATION_FIELDS: Final = (
 SIGNING_ALG_CHOICES: Final = [("", _("Any allowed algorithm"))] + [
     (method, [(alg, alg) for alg in algs]) for method, algs in policy.CLIENT_ASSERTION_ALGS.items()
 ]
+#: Pushed authorization requests (RFC 9126) and request objects (RFC 9101): their own fieldset.
+REQUEST_FIELDS: Final = ("request_uris", "require_pushed_authorization_requests", "require_signed_request_object")
+
+
+def clean_request_uris(value: str) -> str:
+    """Request URIs an application may host request objects at: https (http only on a loopback host)."""
+    for uri in value.split():
+        if redirects.classify(uri) not in (policy.Redirect.HTTPS, policy.Redirect.LOOPBACK):
+            raise ValidationError(
+                _("%(uri)s: use an https URL without a fragment (plain http only for 127.0.0.1, [::1] or localhost).")
+                % {"uri": uri}
+            )
+    return value
 
 
 class ApplicationForm(forms.ModelForm):
@@ -181,10 +194,19 @@ class ApplicationForm(forms.ModelForm):
             "empty: any the method allows."
         ),
     )
+    request_uris = UriListField(
+        required=False,
+        label=_("Request URIs"),
+        help_text=_(
+            "URLs where the application hosts signed request objects, for request_uri at /authorize: exact, "
+            "or a prefix ending in /. Only these are ever fetched. One per line; empty: none (pushed "
+            "requests need none)."
+        ),
+    )
 
     class Meta:
         model = Application
-        fields = APPLICATION_FIELDS
+        fields = APPLICATION_FIELDS + REQUEST_FIELDS
         labels = {"skip_authorization": "Skip consent (first-party)", "client_id": "Client ID"}
         help_texts = {
             "name": "Shown to users on the consent page.",
@@ -254,6 +276,9 @@ class ApplicationForm(forms.ModelForm):
             for message in messages:
                 if target is None or target not in self.errors:
                     self.add_error(target, message)
+
+    def clean_request_uris(self) -> str:
+        return clean_request_uris(self.cleaned_data.get("request_uris", ""))
 
     def clean_allowed_origins(self) -> str:
         origins = self.cleaned_data.get("allowed_origins", "")
@@ -343,6 +368,10 @@ class Recommendation:
 # -- servers, scopes, access policies ------------------------------------------------------------------
 
 
+#: Pushed authorization requests (RFC 9126) and signed request objects (RFC 9101) on a server.
+SERVER_REQUEST_FIELDS: Final = ("require_pushed_authorization_requests", "require_signed_request_object")
+
+
 class AuthorizationServerForm(forms.ModelForm):
     """A server; on creation, optionally with the permissive policy that ``default`` ships with."""
 
@@ -356,7 +385,14 @@ class AuthorizationServerForm(forms.ModelForm):
 
     class Meta:
         model = AuthorizationServer
-        fields = ("server_id", "name", "description", "audience", "key_rotation_days", "is_active")
+        fields = (
+            "server_id",
+            "name",
+            "description",
+            "audience",
+            "key_rotation_days",
+            "is_active",
+        ) + SERVER_REQUEST_FIELDS
         help_texts = {
             "server_id": "Lowercase letters, digits and hyphens, e.g. payments. It names the server in its URLs "
             "(/oauth2/payments/v1/token) and in its issuer, so it cannot change later.",

@@ -4,7 +4,7 @@ with fifty scopes stays one readable page."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from .. import keys, policy, servers
 from ..access import create_default_policy
@@ -22,12 +23,26 @@ from ..models import AccessPolicy, AuthorizationServer, Claim, Scope
 from ..preview import preview
 from ..settings import flows_settings
 from . import actions, security
-from .forms import ADMIN_CSS, ADMIN_JS, TokenPreviewForm
+from .forms import ADMIN_CSS, ADMIN_JS, SERVER_REQUEST_FIELDS, TokenPreviewForm
 
 
 #: Scope and claim names shown on the server's page; the rest are one click away.
 PANEL_ITEMS = 12
 ENDPOINTS = ("authorize", "par", "token", "keys", "userinfo", "introspect", "revoke")
+
+
+#: Pushed authorization requests (RFC 9126) and signed request objects (RFC 9101) for every application.
+SERVER_REQUEST_FIELDSET: Final = (
+    _("Authorization requests"),
+    {
+        "fields": SERVER_REQUEST_FIELDS,
+        "description": _(
+            "Require every application to push its authorization requests to /par, or to sign them as "
+            "request objects; each application can also be required to on its own page. The FAPI 2.0 "
+            "profile requires pushed requests anyway."
+        ),
+    },
+)
 
 
 def server_filter_query(server: AuthorizationServer) -> str:
@@ -90,6 +105,7 @@ class AuthorizationServerAdmin(admin.ModelAdmin):
             ("Endpoints", {"fields": ("issuer", "discovery", "endpoints")}),
             ("Tokens", {"fields": ("audience", "key_rotation_days")}),
             ("Security profile and signing", {"fields": ("profile_state", *security.FIELDS)}),
+            SERVER_REQUEST_FIELDSET,
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: AuthorizationServer | None = None) -> tuple[str, ...]:

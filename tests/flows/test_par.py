@@ -303,3 +303,15 @@ def test_a_server_that_requires_par_refuses_plain_requests_and_says_so(browser, 
 
     assert params["error"] == "invalid_request"
     assert metadata["require_pushed_authorization_requests"] is True
+
+
+def test_a_browser_app_may_push_from_its_registered_origin(user, default_server):
+    spa = make_client(app_type="spa", allowed_origins=("https://app.example",))
+    auth = AuthorizationRequest(spa, default_server, scope=SCENARIO["scopes"])
+
+    ours = push(default_server, spa, query_of(auth), headers={"Origin": "https://app.example"})
+    foreign = push(default_server, spa, query_of(auth), headers={"Origin": "https://evil.example"})
+
+    assert ours.status_code == 201
+    assert ours.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "Access-Control-Allow-Origin" not in foreign.headers
