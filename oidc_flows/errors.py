@@ -28,6 +28,7 @@ ERRORS: Final = MappingProxyType({
     "consent_required":          ErrorSpec(HTTPStatus.BAD_REQUEST,  True,  "prompt=none but the user has not consented."),
     "invalid_request_uri":       ErrorSpec(HTTPStatus.BAD_REQUEST,  True,  "The request_uri is unknown, expired or already used."),
     "invalid_request_object":    ErrorSpec(HTTPStatus.BAD_REQUEST,  True,  "The request object is invalid."),
+    "invalid_dpop_proof":        ErrorSpec(HTTPStatus.BAD_REQUEST,  False, "The DPoP proof is invalid."),
     "invalid_client":            ErrorSpec(HTTPStatus.UNAUTHORIZED, False, "Client authentication failed."),
     "invalid_grant":             ErrorSpec(HTTPStatus.BAD_REQUEST,  False, "The grant is invalid, expired or revoked."),
     "invalid_token":             ErrorSpec(HTTPStatus.UNAUTHORIZED, False, "The access token is invalid."),

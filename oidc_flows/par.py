@@ -22,7 +22,7 @@ from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
-from . import policy, requestobjects, requestparams
+from . import dpop, policy, profiles, replay, requestobjects, requestparams
 from .errors import ERRORS, ProtocolError
 from .models import Application, AuthorizationServer, PushedAuthorizationRequest
 
@@ -135,10 +135,37 @@ def store(server: AuthorizationServer, client: Application, params: dict[str, li
     return Pushed(request_uri=f"{policy.PAR_URN_PREFIX}{reference}", expires_in=policy.PAR_SECONDS)
 
 
+def bind_to_proof(http_request: HttpRequest, server: AuthorizationServer, params: dict[str, list[str]]) -> None:
+    """RFC 9449 §10.1: a DPoP proof sent with a push binds the code to its key, as ``dpop_jkt`` would.
+
+    No nonce is demanded here: the token endpoint, where the code is redeemed, demands it where due.
+    """
+    header = http_request.headers.get("DPoP")
+    if header is None:
+        return
+    try:
+        proof = dpop.verify(
+            header,
+            method="POST",
+            url=server.endpoint_url("par"),  # from BASE_URL, never the Host header
+            algs=policy.DPOP_ALGS,
+            first_use=replay.first_use,
+        )
+    except dpop.DPoPError as exc:
+        raise ProtocolError("invalid_dpop_proof", exc.description) from None
+    if params.get("dpop_jkt", [proof.jkt]) != [proof.jkt]:
+        raise ProtocolError("invalid_dpop_proof", "dpop_jkt is not the thumbprint of the DPoP proof's key.")
+    params["dpop_jkt"] = [proof.jkt]
+
+
 def accept(core: OAuthLibCore, server: AuthorizationServer, http_request: HttpRequest) -> Pushed:
     """Authenticate the client of a push, validate what it pushed, and store it (raises ``ProtocolError``)."""
     client = authenticate(core, http_request)
+    if why := profiles.client_refusal(server.profile, client):
+        # FAPI 2.0: a public or secret-based client gets nothing from this server, so no push either.
+        raise ProtocolError("invalid_client", why)
     params = pushed_parameters(http_request, client, server)
+    bind_to_proof(http_request, server, params)
     validate(core, server, params)
     return store(server, client, params)
 

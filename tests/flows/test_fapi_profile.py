@@ -5,9 +5,8 @@ flag, nothing else), alice signed in through the hosted pages, a confidential we
 every grant its type allows and authenticates with a client secret, and ``default`` as it ships, to
 show that the refusals come from the switch and not from the client.
 
-PAR, DPoP and private_key_jwt are required on such a server and come from their own branches: until
-they are merged, ``fapi_authorize`` sends requests straight to /authorize, and the full positive flow
-(``test_a_fapi_client_completes_the_flow``) is an expected failure that names what it waits for.
+PAR, DPoP and private_key_jwt are required on such a server: ``fapi_authorize`` pushes a request to
+/par as a FAPI client does (``FapiClient``: private_key_jwt), then opens its ``request_uri``.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import json
 import time
 import uuid
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
@@ -29,7 +28,7 @@ from jwcrypto import jwk
 from jwcrypto import jwt as jwcrypto_jwt
 
 from oidc_flows import policy, tokens
-from oidc_flows.models import AuthorizationServer, Grant
+from oidc_flows.models import AuthorizationServer, Grant, PushedAuthorizationRequest
 from tests.factories import RP_REDIRECT, make_client, make_server
 from tests.support.jose import verify_jwt
 from tests.support.oauth import AuthorizationRequest, Browser, location_params
@@ -52,13 +51,27 @@ def web(user):
     return make_client(app_type="web", grant_types=ALL_WEB_GRANTS, skip_consent=True)
 
 
-def fapi_authorize(browser: Browser, auth: AuthorizationRequest) -> requests.Response:
-    """Send an authorization request to a FAPI server as its client would; return the redirect back.
+def push(authz: AuthorizationRequest, credentials: dict, **kwargs) -> requests.Response:
+    """POST ``authz``'s authorization request to the server's /par with ``credentials`` (RFC 9126 §2.1)."""
+    params = {k: v[0] for k, v in parse_qs(urlsplit(authz.url).query).items()}
+    return requests.post(authz.server.endpoint_url("par"), data=params | credentials, timeout=10, **kwargs)
 
-    Before PAR is merged: straight to /authorize. Once /par exists, a FAPI server takes requests only
-    through it: push ``auth``'s parameters there first (see ``push``) and open the ``request_uri``.
-    """
-    return browser.authorize(auth.url)
+
+def fapi_authorize(browser: Browser, auth: AuthorizationRequest, client: FapiClient) -> requests.Response:
+    """Send an authorization request to a FAPI server as its client must: pushed to /par (private_key_jwt),
+    then the browser at /authorize with the ``request_uri``; return the redirect back."""
+    pushed = push(auth, client.assertion())
+    assert pushed.status_code == 201, pushed.text
+    query = urlencode({"client_id": auth.client.client_id, "request_uri": pushed.json()["request_uri"]})
+    return browser.authorize(f"{auth.server.endpoint_url('authorize')}?{query}")
+
+
+@pytest.fixture
+def fapi_client(bank, user) -> FapiClient:
+    """A confidential web client of ``bank`` with private_key_jwt (its key registered inline)."""
+    client = FapiClient(bank, make_client(app_type="web", grant_types=ALL_WEB_GRANTS, skip_consent=True))
+    client.register_keys()
+    return client
 
 
 def assert_redirect_error(response: requests.Response, auth: AuthorizationRequest, error: str) -> dict:
@@ -104,12 +117,12 @@ def test_discovery_reflects_the_profile(bank, default_server):
 
 
 @pytest.mark.parametrize("response_type", sorted(set(policy.RESPONSE_TYPES) - {"code"}))
-def test_implicit_and_hybrid_are_refused(browser, bank, web, response_type):
-    auth = AuthorizationRequest(web, bank, response_type=response_type)
+def test_implicit_and_hybrid_are_refused(bank, fapi_client, response_type):
+    auth = AuthorizationRequest(fapi_client.app, bank, response_type=response_type)
 
-    params = assert_redirect_error(fapi_authorize(browser, auth), auth, "unsupported_response_type")
+    body = assert_json_error(push(auth, fapi_client.assertion()), "unsupported_response_type")
 
-    assert "code only" in params["error_description"]
+    assert "code only" in body["error_description"]
 
 
 def test_the_same_client_uses_implicit_on_a_server_without_the_profile(browser, default_server, web):
@@ -118,45 +131,56 @@ def test_the_same_client_uses_implicit_on_a_server_without_the_profile(browser, 
     assert "access_token" in location_params(browser.authorize(auth.url))
 
 
-def test_a_code_request_without_pkce_is_refused(browser, bank, web):
-    auth = AuthorizationRequest(web, bank, pkce=False)  # a web client needs no PKCE elsewhere
+def test_a_code_request_without_pkce_is_refused(bank, fapi_client):
+    auth = AuthorizationRequest(fapi_client.app, bank, pkce=False)  # a web client needs no PKCE elsewhere
 
-    params = assert_redirect_error(fapi_authorize(browser, auth), auth, "invalid_request")
+    body = assert_json_error(push(auth, fapi_client.assertion()), "invalid_request")
 
-    assert "code challenge" in params["error_description"].lower()
+    assert "code challenge" in body["error_description"].lower()
 
 
-def test_a_code_request_with_plain_pkce_is_refused(browser, bank, web):
+def test_a_code_request_with_plain_pkce_is_refused(bank, fapi_client):
     verifier = generate_token(48)
     auth = AuthorizationRequest(
-        web, bank, pkce=False, extra={"code_challenge": verifier, "code_challenge_method": "plain"}
+        fapi_client.app, bank, pkce=False, extra={"code_challenge": verifier, "code_challenge_method": "plain"}
     )
 
-    assert_redirect_error(fapi_authorize(browser, auth), auth, "invalid_request")
+    body = assert_json_error(push(auth, fapi_client.assertion()), "invalid_request")
+
+    assert (
+        "transform algorithm not supported" in body["error_description"].lower() or "S256" in body["error_description"]
+    )
 
 
-def test_the_authorization_response_carries_iss(browser, bank, web):
-    auth = AuthorizationRequest(web, bank)
+def test_the_authorization_response_carries_iss(browser, bank, fapi_client):
+    auth = AuthorizationRequest(fapi_client.app, bank)
 
-    params = location_params(fapi_authorize(browser, auth))
+    params = location_params(fapi_authorize(browser, auth, fapi_client))
 
     # RFC 9207 §2: the issuer identifier beside code and state, against mix-up attacks.
     assert params["iss"] == bank.issuer and params["state"] == auth.state and params["code"]
 
 
-def test_codes_live_at_most_60_seconds(browser, settings, monkeypatch, bank, default_server, web):
+def test_a_plain_authorization_request_is_refused(browser, bank, fapi_client):
+    # FAPI 2.0 §5.3.2.2: PAR only; the same request pushed first is accepted (above).
+    auth = AuthorizationRequest(fapi_client.app, bank)
+
+    assert_redirect_error(browser.authorize(auth.url), auth, "invalid_request")
+
+
+def test_codes_live_at_most_60_seconds(browser, settings, monkeypatch, bank, default_server, web, fapi_client):
     settings.OIDC_FLOWS = {**settings.OIDC_FLOWS, "AUTHORIZATION_CODE_SECONDS": 600}
-    on_bank = AuthorizationRequest(web, bank)
-    bank_code = location_params(fapi_authorize(browser, on_bank))["code"]
+    on_bank = AuthorizationRequest(fapi_client.app, bank)
+    bank_code = location_params(fapi_authorize(browser, on_bank, fapi_client))["code"]
     on_default = AuthorizationRequest(web, default_server)
     default_code = location_params(browser.authorize(on_default.url))["code"]
-    # The code's lifetime is fixed when it is issued. Turned off, the switch no longer refuses this
-    # client at /token, so what answers below is the code's own expiry alone.
-    AuthorizationServer.objects.filter(pk=bank.pk).update(fapi_profile=False, updated=timezone.now())
     later = timezone.now() + timedelta(seconds=61)
-    monkeypatch.setattr(timezone, "now", lambda: later)
+    monkeypatch.setattr(timezone, "now", lambda: later)  # the codes' clock; assertions and proofs keep theirs
 
-    expired = on_bank.token_request(bank_code)
+    data = {"grant_type": "authorization_code", "redirect_uri": RP_REDIRECT}
+    expired = fapi_client.dpop_post(
+        bank.endpoint_url("token"), data | {"code": bank_code, "code_verifier": on_bank.code_verifier}
+    )
     fresh = on_default.token_request(default_code)
 
     assert_json_error(expired, "invalid_grant")
@@ -179,25 +203,22 @@ def test_the_password_grant_is_refused(bank, default_server, web):
 
 
 @pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
-def test_a_client_with_a_secret_is_refused_at_the_token_endpoint(browser, bank, user, method):
+def test_a_client_with_a_secret_is_refused_at_par_and_at_the_token_endpoint(bank, user, method):
     client = make_client(app_type="web", token_endpoint_auth_method=method, skip_consent=True)
     auth = AuthorizationRequest(client, bank, auth_method=method)
-    code = location_params(fapi_authorize(browser, auth))["code"]
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": RP_REDIRECT}
-    data["code_verifier"] = auth.code_verifier
     if method == "client_secret_post":
-        response = requests.post(
-            bank.endpoint_url("token"),
-            data=data | {"client_id": client.client_id, "client_secret": client.secret},
-            timeout=10,
-        )
+        credentials, kwargs = {"client_id": client.client_id, "client_secret": client.secret}, {}
     else:
-        response = auth.token_request(code)
+        credentials, kwargs = {}, {"auth": (client.client_id, client.secret)}
+    token_request = {"grant_type": "authorization_code", "code": "made-up", "redirect_uri": RP_REDIRECT}
 
-    body = assert_json_error(response, "invalid_client", status=401)
+    pushed = push(auth, credentials, **kwargs)
+    exchanged = requests.post(bank.endpoint_url("token"), data=token_request | credentials, timeout=10, **kwargs)
 
-    assert "private_key_jwt" in body["error_description"] and method in body["error_description"]
-    assert Grant.objects.get(code=code).redeemed_at is None  # refused before the code is spent
+    for response in (pushed, exchanged):
+        body = assert_json_error(response, "invalid_client", status=401)
+        assert "private_key_jwt" in body["error_description"] and method in body["error_description"]
+    assert not PushedAuthorizationRequest.objects.filter(application=client).exists()
 
 
 def test_a_service_with_a_secret_gets_no_token(bank):
@@ -207,14 +228,19 @@ def test_a_service_with_a_secret_gets_no_token(bank):
 
 
 @pytest.mark.parametrize("app_type", ["native", "spa"])
-def test_a_public_client_is_refused_at_the_token_endpoint(browser, bank, app_type):
+def test_a_public_client_is_refused_at_par_and_at_the_token_endpoint(bank, app_type):
     client = make_client(app_type=app_type, skip_consent=True)
     auth = AuthorizationRequest(client, bank)
-    code = location_params(fapi_authorize(browser, auth))["code"]
+    token_request = {"grant_type": "authorization_code", "code": "made-up", "redirect_uri": RP_REDIRECT}
 
-    body = assert_json_error(auth.token_request(code), "invalid_client", status=401)
+    pushed = push(auth, {"client_id": client.client_id})
+    exchanged = requests.post(
+        bank.endpoint_url("token"), data=token_request | {"client_id": client.client_id}, timeout=10
+    )
 
-    assert "confidential" in body["error_description"]
+    for response in (pushed, exchanged):
+        body = assert_json_error(response, "invalid_client", status=401)
+        assert "confidential" in body["error_description"]
 
 
 # -- keys ----------------------------------------------------------------------------------------------------
@@ -322,11 +348,6 @@ def jcrypto_sign(key: jwk.JWK, header: dict, claims: dict) -> str:
     return token.serialize()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs PAR (/par in discovery), private_key_jwt at /token and DPoP from their branches; "
-    "once merged this passes, and strict=True makes the lead remove this mark",
-)
 def test_a_fapi_client_completes_the_flow(browser, bank, user):
     client = FapiClient(bank, make_client(app_type="web", skip_consent=True))
     client.register_keys()
