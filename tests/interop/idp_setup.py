@@ -2,7 +2,7 @@
 
 It uses the management commands an administrator scripts with; their output (which names the secrets) is
 discarded. INTEROP_SETUP: {"user": {"username", "password"}, "clients": [{"type", "client_id",
-"secret", "redirect_uris", "grant_types", "auth_method", "allowed_origins"}]}.
+"secret", "redirect_uris", "grant_types", "auth_method", "allowed_origins", "dpop"}]}.
 """
 
 import io
@@ -36,3 +36,7 @@ for client in setup["clients"]:
     if client.get("auth_method"):
         args.append(f"--auth-method={client['auth_method']}")
     call_command("oidc_create_application", *args, stdout=quiet)
+    if client.get("dpop"):  # RFC 9449 §5.2 dpop_bound_access_tokens: the admin's "Require DPoP"
+        from oidc_flows.models import Application
+
+        Application.objects.filter(client_id=client["client_id"]).update(dpop_bound_access_tokens=True)
