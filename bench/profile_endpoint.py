@@ -2,6 +2,7 @@
 """Where the time of one endpoint goes: N requests in-process (Django's test client) under a profiler.
 
     .venv/bin/python bench/profile_endpoint.py client_credentials [-n 300] [--sql]
+    .venv/bin/python bench/profile_endpoint.py client_credentials_dpop   # the same with a DPoP proof (RFC 9449)
 
 Uses its own PostgreSQL database (``<BENCH_DB_PREFIX>_profile``, default ``bench_profile``, re-created)
 and the Redis cache, like run.py.
@@ -32,7 +33,16 @@ from bench.run import PG, REDIS  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "scenario", choices=["client_credentials", "introspection", "jwks", "discovery", "userinfo", "refresh"]
+        "scenario",
+        choices=[
+            "client_credentials",
+            "client_credentials_dpop",
+            "introspection",
+            "jwks",
+            "discovery",
+            "userinfo",
+            "refresh",
+        ],
     )
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--sql", action="store_true", help="print the SQL of one request")
@@ -69,11 +79,14 @@ def main() -> int:
     auth = scenarios.basic(service["client_id"], service["secret"])["Authorization"]
     form = "application/x-www-form-urlencoded"
 
-    def token() -> dict:
+    def token(**headers: str) -> dict:
         body = urlencode({"grant_type": "client_credentials", "scope": service["scope"]})
-        answer = client.post(ep.token, body, content_type=form, HTTP_AUTHORIZATION=auth)
+        answer = client.post(ep.token, body, content_type=form, HTTP_AUTHORIZATION=auth, **headers)
         assert answer.status_code == 200, answer.content
         return answer.json()
+
+    # DPoP proofs are the client's work: signed before the clock starts, one per request (each is used once).
+    proofs = _dpop_proofs(f"http://testserver{ep.token}", 2 * args.n + 25) if args.scenario.endswith("_dpop") else []
 
     intro = token()["access_token"]
     chain = [_refresh_token(client, ep, web, info["user"])] if args.scenario in ("refresh", "userinfo") else []
@@ -81,6 +94,8 @@ def main() -> int:
     def request() -> None:
         if args.scenario == "client_credentials":
             token()
+        elif args.scenario == "client_credentials_dpop":
+            assert token(HTTP_DPOP=proofs.pop())["token_type"] == "DPoP"
         elif args.scenario == "introspection":
             answer = client.post(ep.introspect, f"token={intro}", content_type=form, HTTP_AUTHORIZATION=auth)
             assert answer.json()["active"] is True
@@ -121,6 +136,21 @@ def main() -> int:
     stats.sort_stats("tottime").print_stats(args.top // 2)
     print(f"{plain:.2f} ms CPU per request in-process (Django's test client, no profiler; {args.n} requests)")
     return 0
+
+
+def _dpop_proofs(url: str, count: int) -> list[str]:
+    """``count`` DPoP proofs of ``POST url`` by one ES256 key, as a client signs them."""
+    from jwcrypto import jwk, jws
+
+    key = jwk.JWK.generate(kty="EC", crv="P-256")
+    header = json.dumps({"typ": "dpop+jwt", "alg": "ES256", "jwk": key.export_public(as_dict=True)})
+    proofs = []
+    for _ in range(count):
+        claims = {"jti": secrets.token_urlsafe(16), "htm": "POST", "htu": url, "iat": int(time.time())}
+        signed = jws.JWS(json.dumps(claims))
+        signed.add_signature(key, alg="ES256", protected=header)
+        proofs.append(signed.serialize(compact=True))
+    return proofs
 
 
 def _refresh_token(client, ep, web: dict, user: dict) -> tuple[str, str]:

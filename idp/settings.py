@@ -209,6 +209,8 @@ OIDC_FLOWS = {
     "BASE_URL": env.str("IDP_BASE_URL", default=f"http://127.0.0.1:{PORT}"),
     # e.g. IDP_AUTHN_RATE_LIMITS='{"authn": {"address": [600, 60]}}' behind a NAT that many users share.
     "AUTHN_RATE_LIMITS": env.json("IDP_AUTHN_RATE_LIMITS", default={}),
+    # DPoP server nonces (RFC 9449 §8): "required" (where DPoP is required), "always" or "never".
+    "DPOP_NONCES": env.str("IDP_DPOP_NONCES", default="required"),
 }
 if rp_id := env.str("IDP_WEBAUTHN_RP_ID", default=""):
     OIDC_FLOWS["WEBAUTHN_RP_ID"] = rp_id  # passkeys need a domain name; the host of IDP_BASE_URL by default

@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from types import MappingProxyType
 from typing import Any, ClassVar, Final
 
@@ -121,7 +122,12 @@ def authenticate_request(request: HttpRequest, conf: ResourceSettings) -> TokenU
     if presented is None:
         return None
     scheme, token = presented
-    user = authenticate(token, conf)
+    try:
+        user = authenticate(token, conf)
+    except BearerError as error:
+        if scheme == dpop.SCHEME and error.status == HTTPStatus.UNAUTHORIZED:
+            raise _dpop_error(error, conf) from None  # RFC 9449 §7.1: the challenge of the scheme used
+        raise
     cnf = user.claims.get("cnf")
     bound = cnf.get("jkt") if isinstance(cnf, Mapping) else None
     if scheme != dpop.SCHEME:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import time
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -251,8 +250,8 @@ def test_a_replayed_proof_is_refused(default_server, service, key):
 @pytest.mark.parametrize(
     "proof_args",
     [
-        pytest.param({"iat": time.time() - 600}, id="stale-iat"),
-        pytest.param({"iat": time.time() + 600}, id="future-iat"),
+        pytest.param({"iat_offset": -600}, id="stale-iat"),
+        pytest.param({"iat_offset": 600}, id="future-iat"),
         pytest.param({"url": "https://evil.example/oauth2/default/v1/token"}, id="wrong-htu"),
         pytest.param({"url": "/oauth2/default/v1/userinfo"}, id="another-endpoint"),
         pytest.param({"method": "GET"}, id="wrong-htm"),
@@ -339,7 +338,7 @@ def test_a_bound_token_with_a_proof_of_another_key_is_invalid_token(default_serv
     [
         pytest.param({"access_token": "another-token"}, id="wrong-ath"),
         pytest.param({"claims": {"ath": None}}, id="missing-ath"),
-        pytest.param({"iat": time.time() - 600}, id="stale-iat"),
+        pytest.param({"iat_offset": -600}, id="stale-iat"),
     ],
 )
 def test_a_bad_proof_at_userinfo_is_invalid_dpop_proof(default_server, key, native_tokens, proof_args):

@@ -93,6 +93,13 @@ def make_clients(rp: str, spa: str) -> dict[str, Client]:
         "openid-client": Client(
             "openid-client", "web", secrets.token_urlsafe(32), options={"grant_types": code_and_refresh}
         ),
+        # The same with "Require DPoP": openid-client binds its tokens and answers the server's nonces.
+        "openid-client-dpop": Client(
+            "openid-client-dpop",
+            "web",
+            secrets.token_urlsafe(32),
+            options={"grant_types": code_and_refresh, "dpop": True},
+        ),
         # mozilla-django-oidc sends its secret in the form body by default.
         "django-rp": Client(
             "django-rp", "web", secrets.token_urlsafe(32), f"{rp}/oidc/callback/", {"auth_method": "client_secret_post"}

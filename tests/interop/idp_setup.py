@@ -2,7 +2,7 @@
 
 It uses the management commands an administrator scripts with; their output (which names the secrets) is
 discarded. INTEROP_SETUP: {"user": {"username", "password"}, "clients": [{"type", "client_id",
-"secret", "redirect_uris", "grant_types", "auth_method", "allowed_origins", "jwks"}], "servers": [...]}.
+"secret", "redirect_uris", "grant_types", "auth_method", "allowed_origins", "jwks", "dpop"}], "servers": [...]}.
 """
 
 import io
@@ -38,19 +38,21 @@ for client in setup["clients"]:
     if client.get("jwks"):
         args.append(f"--jwks={json.dumps(client['jwks'])}")
     call_command("oidc_create_application", *args, stdout=quiet)
+    if client.get("dpop"):  # RFC 9449 §5.2 dpop_bound_access_tokens: the admin's "Require DPoP"
+        from oidc_flows.models import Application
+
+        Application.objects.filter(client_id=client["client_id"]).update(dpop_bound_access_tokens=True)
 
 # Authorization servers beyond `default` (e.g. one with the FAPI 2.0 Security Profile), as an administrator
 # sets them up in the admin: {"server_id", "fapi_profile", "key_alg"}.
 from oidc_flows import servers  # noqa: E402
-from oidc_flows.models import SigningKey  # noqa: E402
-from oidc_flows.models.keys import KeyStatus  # noqa: E402
 
 
 for spec in setup.get("servers", ()):
-    server = servers.create_server(spec["server_id"], name=spec["server_id"], default_policy=True)
-    if spec.get("key_alg"):
-        SigningKey.objects.filter(server=server).delete()
-        for status in (KeyStatus.ACTIVE, KeyStatus.NEXT):
-            SigningKey.objects.generate(server, status=status, alg=spec["key_alg"])
-    server.fapi_profile = spec.get("fapi_profile", False)
-    server.save()
+    servers.create_server(
+        spec["server_id"],
+        name=spec["server_id"],
+        default_policy=True,
+        fapi_profile=spec.get("fapi_profile", False),
+        signing_alg=spec.get("key_alg"),
+    )

@@ -7,6 +7,7 @@ browser on our sign-in and consent pages, and checks what the library accepted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from urllib.parse import parse_qs, urlsplit
@@ -23,10 +24,11 @@ SCOPES = "openid profile email offline_access"
 pytestmark = pytest.mark.usefixtures("node")  # skip (or fail) before starting anything
 
 
-def run_flow(idp, node: str, response_type: str) -> dict:
+def run_flow(idp, node: str, response_type: str, *, client_name: str = "openid-client", dpop: bool = False) -> dict:
     """Run the script, be the browser in between, and return its final JSON; fail with its error otherwise."""
-    client = idp.clients["openid-client"]
+    client = idp.clients[client_name]
     settings = {
+        "dpop": dpop,
         "issuer": idp.issuer,
         "client_id": client.client_id,
         "client_secret": client.secret,
@@ -129,3 +131,29 @@ def test_refresh_rotates_the_tokens(idp, code_flow):
         after["access_token"], jwks_url=idp.endpoint("keys"), issuer=idp.issuer, audience="api://default", typ="at+jwt"
     )
     assert claims["client_id"] == idp.clients["openid-client"].client_id
+
+
+# -- DPoP (RFC 9449): a client that must use it, so /token demands the server's nonce ----------------
+@pytest.fixture(scope="module")
+def dpop_flow(idp, node) -> dict:
+    return run_flow(idp, node, "code", client_name="openid-client-dpop", dpop=True)
+
+
+def test_openid_client_gets_dpop_bound_tokens_and_uses_them(idp, dpop_flow):
+    from tests.support.dpop import b64
+
+    public = dpop_flow["dpop_public_key"]
+    canonical = json.dumps({m: public[m] for m in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
+    jkt = b64(hashlib.sha256(canonical.encode()).digest())
+    for tokens in (dpop_flow["tokens"], dpop_flow["refreshed"]):
+        assert tokens["token_type"].lower() == "dpop"
+        claims = verify_jwt(
+            tokens["access_token"],
+            jwks_url=idp.endpoint("keys"),
+            issuer=idp.issuer,
+            audience="api://default",
+            typ="at+jwt",
+        )
+        assert claims["cnf"] == {"jkt": jkt}
+    # The library answered use_dpop_nonce at /token by itself, then called userinfo with the DPoP scheme.
+    assert dpop_flow["userinfo"]["sub"] == dpop_flow["id_token_claims"]["sub"]

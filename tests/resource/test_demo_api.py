@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import requests
@@ -53,3 +54,18 @@ def test_refusals(idp, demo_service):
     assert call(idp, "whoami", None).headers["WWW-Authenticate"].startswith("Bearer, DPoP algs=")
     other = call(idp, "whoami", idp.token(server="other"))
     assert other.status_code == 401 and other.json()["error"] == "invalid_token"
+
+
+def test_the_readme_dpop_example_runs(idp, demo_service, capsys):
+    """README "DPoP (sender-constrained tokens)": its client code, as written, against this IdP."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### DPoP (sender-constrained tokens)", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("http://127.0.0.1:8000", idp.base_url).replace("<its secret>", demo_service[1])
+    namespace: dict = {}
+
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+
+    assert namespace["token"]["token_type"] == "DPoP"
+    assert namespace["reports"].status_code == 200, namespace["reports"].text
+    assert namespace["reports"].json()["for"] == "demo-service"

@@ -7,8 +7,6 @@ views and plain views, and refuses it as a bearer token.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
@@ -107,7 +105,7 @@ def test_a_replayed_proof_is_invalid_dpop_proof(client, idp, key, path):
         pytest.param({"claims": {"ath": None}}, id="missing-ath"),
         pytest.param({"url": "http://testserver/api/whoami"}, id="wrong-htu"),
         pytest.param({"method_override": "POST"}, id="wrong-htm"),
-        pytest.param({"iat": time.time() - 600}, id="stale-iat"),
+        pytest.param({"iat_offset": -600}, id="stale-iat"),
     ],
 )
 @pytest.mark.parametrize("path", DRF_AND_PLAIN)
@@ -152,3 +150,13 @@ def test_public_url_decides_htu(client, idp, key, settings, jwt_mode):
 
     assert call(client, "/api/reports", token, key, url="https://api.example.com/api/reports").status_code == 200
     assert_dpop_error(call(client, "/api/reports", token, key), "invalid_dpop_proof")  # http://testserver/...
+
+
+@pytest.mark.usefixtures("jwt_mode")
+def test_an_expired_bound_token_is_invalid_token_with_a_dpop_challenge(client, idp, key, clock):
+    token = bound_token(idp, key)
+    clock.advance(3600 + 60)
+
+    response = call(client, "/api/reports", token, key, iat_offset=3600 + 60)
+
+    assert_dpop_error(response, "invalid_token")

@@ -43,6 +43,7 @@ class DPoPKey:
         access_token: str | None = None,
         nonce: str | None = None,
         iat: float | None = None,
+        iat_offset: float = 0,
         jti: str | None = None,
         header: dict[str, Any] | None = None,
         claims: dict[str, Any] | None = None,
@@ -51,7 +52,7 @@ class DPoPKey:
             "jti": jti or secrets.token_urlsafe(16),
             "htm": method,
             "htu": url,
-            "iat": int(time.time() if iat is None else iat),
+            "iat": int((time.time() if iat is None else iat) + iat_offset),
         }
         if access_token is not None:
             body["ath"] = b64(hashlib.sha256(access_token.encode()).digest())

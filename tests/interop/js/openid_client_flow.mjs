@@ -1,6 +1,7 @@
 // openid-client v6 (panva) signing a user in at the IdP, driven by tests/interop/test_openid_client.py.
 //
-// argv[2]: JSON {issuer, client_id, client_secret, redirect_uri, scope, response_type}.
+// argv[2]: JSON {issuer, client_id, client_secret, redirect_uri, scope, response_type, dpop}. With "dpop" the
+// library holds a DPoP key (RFC 9449) and sends proofs to /token and userinfo, retrying on use_dpop_nonce.
 // The library does discovery, builds the authorization URL, validates the callback and the ID token, and
 // makes the token, userinfo and refresh calls. The browser part is pytest's: this script prints
 // {"authorization_url"} and reads the URL the user came back to (one line on stdin). Last line: the result.
@@ -21,6 +22,9 @@ async function main() {
   );
   if (settings.response_type === "code id_token") client.useCodeIdTokenResponseType(config);
 
+  const dpopKeys = settings.dpop ? await client.randomDPoPKeyPair("ES256") : null;
+  const options = dpopKeys ? { DPoP: client.getDPoPHandle(config, dpopKeys) } : undefined;
+
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
@@ -35,15 +39,16 @@ async function main() {
   emit({ authorization_url: url.href });
   const callback = (await lines.next()).value;
 
-  const tokens = await client.authorizationCodeGrant(config, new URL(callback), {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-    idTokenExpected: true,
-  });
+  const tokens = await client.authorizationCodeGrant(
+    config,
+    new URL(callback),
+    { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true },
+    undefined,
+    options,
+  );
   const claims = tokens.claims();
-  const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
-  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+  const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub, options);
+  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, options);
   const metadata = config.serverMetadata();
   emit({
     issuer: metadata.issuer,
@@ -54,6 +59,7 @@ async function main() {
     userinfo,
     refreshed: { ...refreshed },
     refreshed_id_token_claims: refreshed.claims(),
+    dpop_public_key: dpopKeys ? await crypto.subtle.exportKey("jwk", dpopKeys.publicKey) : null,
   });
 }
 
