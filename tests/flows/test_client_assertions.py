@@ -486,3 +486,14 @@ def test_a_fapi_server_refuses_assertions_in_an_algorithm_the_profile_excludes(d
 
     rs256 = signed(claims_for(pk_service.client_id, token_url), rsa_key, "RS256")
     assert_refused(token_with(default_server, rs256), "invalid_client", "PS256")
+
+
+@pytest.mark.parametrize("parameter", ["client_secret", "client_assertion"])
+def test_credentials_in_the_url_are_invalid_request(default_server, basic_service, rsa_key, parameter):
+    """RFC 6749 §2.3.1: credentials MUST NOT be in the request URI, which logs and proxies keep."""
+    value = basic_service.secret if parameter == "client_secret" else "a.b.c"
+    url = default_server.endpoint_url("token") + f"?{parameter}={value}"
+
+    response = requests.post(url, data=CC | {"client_id": basic_service.client_id}, timeout=10)
+
+    assert_refused(response, "invalid_request", "URL query parameters are not allowed", basic_service.secret)
