@@ -23,6 +23,7 @@ from oidc_flows import clientkeys
 from tests.factories import RP_REDIRECT, make_client
 from tests.support.assertions import (
     assertion_form,
+    b64url,
     claims_for,
     hand_signed,
     public_jwks,
@@ -370,8 +371,13 @@ def test_assertion_parameters_go_together(default_server, pk_service, rsa_key):
     assert_refused(alone, "invalid_request", "go together", assertion)
     other_type = post(default_server, "token", CC | assertion_form(assertion, client_assertion_type="urn:x:saml2"))
     assert_refused(other_type, "invalid_client", "client_assertion_type")
-    garbage = post(default_server, "token", CC | assertion_form("not.a.jwt"))
-    assert_refused(garbage, "invalid_client", "not a signed JWT")
+    for garbage in ("not.a.jwt", "x" * 10_000, "W" * 2000 + ".e30.sig", hand_signed([[[[]]]], alg="RS256")):
+        # Not base64, too long, a header nested deeper than any JSON parser recurses, claims not an object.
+        response = post(default_server, "token", CC | assertion_form(garbage))
+        assert_refused(response, "invalid_client", "not a signed JWT")
+    nested = "[" * 3000 + "]" * 3000
+    deep = f"{b64url(nested.encode())}.e30.c2ln"
+    assert_refused(post(default_server, "token", CC | assertion_form(deep)), "invalid_client", "not a signed JWT")
 
 
 # -- the method on the application decides --------------------------------------------------------------
