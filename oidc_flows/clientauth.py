@@ -168,7 +168,7 @@ def _parse(assertion: str) -> tuple[dict[str, Any], dict[str, Any], jws.JWS | No
         header, claims = (json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))) for p in parts[:2])
         token = jws.JWS()
         token.deserialize(assertion)
-    except (binascii.Error, ValueError, UnicodeDecodeError, jws.InvalidJWSObject):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError, jws.InvalidJWSObject):
         return {}, {}, None
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return {}, {}, None

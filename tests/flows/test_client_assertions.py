@@ -23,6 +23,7 @@ from oidc_flows import clientkeys
 from tests.factories import RP_REDIRECT, make_client
 from tests.support.assertions import (
     assertion_form,
+    b64url,
     claims_for,
     hand_signed,
     public_jwks,
@@ -370,8 +371,13 @@ def test_assertion_parameters_go_together(default_server, pk_service, rsa_key):
     assert_refused(alone, "invalid_request", "go together", assertion)
     other_type = post(default_server, "token", CC | assertion_form(assertion, client_assertion_type="urn:x:saml2"))
     assert_refused(other_type, "invalid_client", "client_assertion_type")
-    garbage = post(default_server, "token", CC | assertion_form("not.a.jwt"))
-    assert_refused(garbage, "invalid_client", "not a signed JWT")
+    for garbage in ("not.a.jwt", "x" * 10_000, "W" * 2000 + ".e30.sig", hand_signed([[[[]]]], alg="RS256")):
+        # Not base64, too long, a header nested deeper than any JSON parser recurses, claims not an object.
+        response = post(default_server, "token", CC | assertion_form(garbage))
+        assert_refused(response, "invalid_client", "not a signed JWT")
+    nested = "[" * 3000 + "]" * 3000
+    deep = f"{b64url(nested.encode())}.e30.c2ln"
+    assert_refused(post(default_server, "token", CC | assertion_form(deep)), "invalid_client", "not a signed JWT")
 
 
 # -- the method on the application decides --------------------------------------------------------------
@@ -486,3 +492,15 @@ def test_a_fapi_server_refuses_assertions_in_an_algorithm_the_profile_excludes(d
 
     rs256 = signed(claims_for(pk_service.client_id, token_url), rsa_key, "RS256")
     assert_refused(token_with(default_server, rs256), "invalid_client", "PS256")
+
+
+@pytest.mark.parametrize("parameter", ["client_secret", "client_assertion"])
+def test_credentials_in_the_url_are_invalid_request(default_server, basic_service, rsa_key, parameter):
+    """RFC 6749 §2.3.1: credentials MUST NOT be in the request URI, which logs and proxies keep."""
+    value = basic_service.secret if parameter == "client_secret" else "a.b.c"
+    url = default_server.endpoint_url("token") + f"?{parameter}={value}"
+
+    response = requests.post(url, data=CC | {"client_id": basic_service.client_id}, timeout=10)
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert basic_service.secret not in response.text

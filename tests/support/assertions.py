@@ -67,18 +67,18 @@ def signed(claims: dict[str, Any], key: RSAKey | ECKey | OctKey, alg: str, **hea
     return jwt.encode({"alg": alg, **header}, claims, key, algorithms=[alg])
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def hand_signed(claims: dict[str, Any], *, alg: str, hmac_key: bytes | None = None) -> str:
     """A JWT no careful library would make: ``alg: none`` (no signature), or an HMAC over any bytes
     (e.g. a public key, the classic algorithm-confusion attack)."""
-    signing_input = f"{_b64(json.dumps({'alg': alg}).encode())}.{_b64(json.dumps(claims).encode())}"
+    signing_input = f"{b64url(json.dumps({'alg': alg}).encode())}.{b64url(json.dumps(claims).encode())}"
     if hmac_key is None:
         return signing_input + "."
     digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
-    return f"{signing_input}.{_b64(hmac.new(hmac_key, signing_input.encode(), digest).digest())}"
+    return f"{signing_input}.{b64url(hmac.new(hmac_key, signing_input.encode(), digest).digest())}"
 
 
 def assertion_form(assertion: str, **extra: str) -> dict[str, str]:
