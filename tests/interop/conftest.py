@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from joserfc.jwk import RSAKey
+from joserfc.jwk import ECKey, RSAKey
 
 from tests.factories import PASSWORD
 from tests.support import processes
@@ -105,12 +105,13 @@ def make_clients(rp: str, spa: str) -> dict[str, Client]:
             "django-rp", "web", secrets.token_urlsafe(32), f"{rp}/oidc/callback/", {"auth_method": "client_secret_post"}
         ),
         "spa": Client("spa", "spa", None, f"{spa}/callback.html", {"allowed_origins": [spa]}),
-        # FAPI 2.0 (the `fapi` server): private_key_jwt with this P-256 key, registered inline.
+        # FAPI 2.0 (the `fapi` server): private_key_jwt with a P-256 key (ES256), its public half registered inline.
         "openid-client-fapi": Client(
             "openid-client-fapi",
             "web",
             None,
-            options={"grant_types": code_and_refresh, "auth_method": "private_key_jwt", "jwks": FAPI_CLIENT_KEY.jwks},
+            options={"grant_types": code_and_refresh, "auth_method": "private_key_jwt"},
+            private_key=ECKey.generate_key("P-256", private=True, auto_kid=True).as_dict(private=True),
         ),
         # RFC 7523: a web client that proves itself with its private key, a service with an HMAC of its secret.
         "private-key-jwt": Client(
@@ -128,27 +129,6 @@ def make_clients(rp: str, spa: str) -> dict[str, Client]:
     }
 
 
-@dataclass(frozen=True)
-class ClientKey:
-    """A client's signing key pair: the public half is registered, the private half signs its assertions."""
-
-    private_jwk: dict = field(repr=False)
-
-    @classmethod
-    def generate(cls, kid: str) -> ClientKey:
-        from jwcrypto import jwk
-
-        return cls(
-            jwk.JWK.generate(kty="EC", crv="P-256", kid=kid, alg="ES256", use="sig").export_private(as_dict=True)
-        )
-
-    @property
-    def jwks(self) -> dict:
-        public = {k: v for k, v in self.private_jwk.items() if k != "d"}
-        return {"keys": [public]}
-
-
-FAPI_CLIENT_KEY = ClientKey.generate("openid-client-fapi-1")
 #: Servers besides `default`: one under the FAPI 2.0 Security Profile, its keys ES256 (FAPI 2.0 §5.4.1).
 SERVERS = [{"server_id": "fapi", "fapi_profile": True, "key_alg": "ES256"}]
 

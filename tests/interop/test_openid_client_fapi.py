@@ -19,7 +19,7 @@ import requests
 from tests.support.jose import verify_jwt
 from tests.support.oauth import Browser
 
-from .conftest import FAPI_CLIENT_KEY, JS
+from .conftest import JS
 
 
 SERVER = "fapi"
@@ -38,7 +38,7 @@ def fapi_flow(idp, node) -> dict:
     settings = {
         "issuer": idp.issuer_of(SERVER),
         "client_id": client.client_id,
-        "private_jwk": FAPI_CLIENT_KEY.private_jwk,
+        "private_jwk": client.private_key,
         "redirect_uri": client.redirect_uri,
         "scope": SCOPES,
     }
