@@ -11,7 +11,7 @@ from oauth2_provider.signals import app_authorized
 
 from .. import dpop
 from . import cors
-from .mixins import ServerBoundMixin
+from .mixins import ServerBoundMixin, no_store
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -31,7 +31,9 @@ class TokenView(ServerBoundMixin, dot.TokenView):
         return response
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        response = super().post(request, *args, **kwargs)
+        # RFC 6749 §5.1/§5.2: every answer, including the errors oauthlib builds without it (e.g. "URL query
+        # parameters are not allowed"), is no-store.
+        response = no_store(super().post(request, *args, **kwargs))
         if response.status_code == 401:
             # RFC 6749 §5.2: invalid_client answers with the scheme the client authenticates with
             # (oauthlib says "Bearer", which is for resource servers).

@@ -61,6 +61,16 @@ def test_token_errors_are_not_cached(default_server, service):
         assert_not_cached(response)
 
 
+def test_a_token_request_with_credentials_in_the_url_is_refused_and_not_cached(default_server, service):
+    # oauthlib refuses it (RFC 6749 §2.3.1) with a body of its own; the headers are still ours.
+    url = default_server.endpoint_url("token") + f"?client_secret={service.secret}"
+
+    response = requests.post(url, data={"grant_type": "client_credentials", "client_id": service.client_id}, timeout=10)
+
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert_not_cached(response)
+
+
 def test_userinfo_is_not_cached(signed_in, default_server, web):
     auth = AuthorizationRequest(web, default_server)
     token = auth.token_request(code_of(signed_in, auth)).json()["access_token"]
