@@ -120,7 +120,10 @@ def client_credentials_private_key_jwt_dpop(base_url: str, ep: Endpoints, cred: 
     """Client credentials with private_key_jwt (RFC 7523) and a DPoP proof (RFC 9449), both ES256.
 
     Every request signs a fresh assertion and a fresh proof (each ``jti`` is accepted once): that
-    signing is the load generator's CPU, not the server's, which is what the figures show.
+    signing is the load generator's CPU, not the server's, which is what the figures show. The client
+    requires DPoP, so the server demands its nonce: each proof carries the latest ``DPoP-Nonce`` seen
+    (every answer brings the next one), as openid-client does; a ``use_dpop_nonce`` answer is retried
+    once, and counted as a request of its own.
     """
     from jwcrypto import jwk
 
@@ -129,8 +132,9 @@ def client_credentials_private_key_jwt_dpop(base_url: str, ep: Endpoints, cred: 
     proof_jwk = proof_key.export_public(as_dict=True)
     token_url = base_url + ep.token
     scope = cred["scope"]
+    nonce: dict[str, str] = {}
 
-    def step(client: Client, index: int) -> None:
+    def request(client: Client) -> Response:
         now = int(time.time())
         assertion = _signed(
             client_key,
@@ -144,11 +148,10 @@ def client_credentials_private_key_jwt_dpop(base_url: str, ep: Endpoints, cred: 
                 "jti": secrets.token_urlsafe(16),
             },
         )
-        proof = _signed(
-            proof_key,
-            {"typ": "dpop+jwt", "alg": "ES256", "jwk": proof_jwk},
-            {"htm": "POST", "htu": token_url, "iat": now, "jti": secrets.token_urlsafe(16)},
-        )
+        claims = {"htm": "POST", "htu": token_url, "iat": now, "jti": secrets.token_urlsafe(16)}
+        if "value" in nonce:
+            claims["nonce"] = nonce["value"]
+        proof = _signed(proof_key, {"typ": "dpop+jwt", "alg": "ES256", "jwk": proof_jwk}, claims)
         body = urlencode(
             {
                 "grant_type": "client_credentials",
@@ -157,7 +160,16 @@ def client_credentials_private_key_jwt_dpop(base_url: str, ep: Endpoints, cred: 
                 "client_assertion": assertion,
             }
         )
-        data = expect_json(client.request("POST", ep.token, body, FORM | {"DPoP": proof}), "pkjwt+dpop", "access_token")
+        answer = client.request("POST", ep.token, body, FORM | {"DPoP": proof})
+        if fresh := answer.header("DPoP-Nonce"):
+            nonce["value"] = fresh
+        return answer
+
+    def step(client: Client, index: int) -> None:
+        answer = request(client)
+        if answer.status == 400 and b"use_dpop_nonce" in answer.body:
+            answer = request(client)  # the nonce window moved on (every 5 minutes)
+        data = expect_json(answer, "pkjwt+dpop", "access_token")
         if data.get("token_type") != "DPoP":
             raise Failed(f"pkjwt+dpop: token_type {data.get('token_type')!r}, wanted DPoP")
 
