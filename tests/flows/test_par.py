@@ -18,6 +18,7 @@ from django.utils import timezone
 from oidc_flows import policy
 from oidc_flows.models import PushedAuthorizationRequest
 from tests.factories import make_client
+from tests.support.dpop import DPoPKey, claims_of
 from tests.support.jose import verify_jwt
 from tests.support.oauth import AuthorizationRequest, Browser, is_sign_in_form, location_params
 from tests.support.pushed import authorize_url, push, pushed_uri, query_of
@@ -315,3 +316,43 @@ def test_a_browser_app_may_push_from_its_registered_origin(user, default_server)
     assert ours.status_code == 201
     assert ours.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert "Access-Control-Allow-Origin" not in foreign.headers
+
+
+# -- a DPoP proof with the push (RFC 9449 §10.1) -----------------------------------------------------------
+
+
+def test_a_dpop_proof_sent_with_a_push_binds_the_code_to_its_key(browser, spa, default_server):
+    key, other = DPoPKey(), DPoPKey()
+    auth = AuthorizationRequest(spa, default_server, scope=SCENARIO["scopes"])
+    par_url = default_server.endpoint_url("par")
+    pushed = push(default_server, spa, query_of(auth), headers={"DPoP": key.proof("POST", par_url)})
+    assert pushed.status_code == 201, pushed.text
+    url = authorize_url(default_server, spa.client_id, request_uri=pushed.json()["request_uri"])
+    code = location_params(browser.authorize(url))["code"]
+    token_url = default_server.endpoint_url("token")
+
+    with_another_key = auth.token_request(code, headers={"DPoP": other.proof("POST", token_url)})
+    with_its_key = auth.token_request(code, headers={"DPoP": key.proof("POST", token_url)})
+
+    assert with_another_key.status_code == 400 and with_another_key.json()["error"] == "invalid_grant"
+    assert with_its_key.status_code == 200, with_its_key.text
+    assert claims_of(with_its_key.json()["access_token"])["cnf"] == {"jkt": key.jkt}
+
+
+def test_a_push_whose_dpop_proof_is_bad_or_unlike_its_dpop_jkt_is_refused(spa, default_server):
+    key = DPoPKey()
+    auth = AuthorizationRequest(spa, default_server, scope=SCENARIO["scopes"])
+    par_url = default_server.endpoint_url("par")
+    token_url = default_server.endpoint_url("token")
+
+    for_the_token_endpoint = push(default_server, spa, query_of(auth), headers={"DPoP": key.proof("POST", token_url)})
+    unlike_dpop_jkt = push(
+        default_server,
+        spa,
+        query_of(auth) | {"dpop_jkt": DPoPKey().jkt},
+        headers={"DPoP": key.proof("POST", par_url)},
+    )
+
+    for refused in (for_the_token_endpoint, unlike_dpop_jkt):
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_dpop_proof", refused.text
+    assert not PushedAuthorizationRequest.objects.filter(application=spa).exists()

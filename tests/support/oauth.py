@@ -150,5 +150,6 @@ class AuthorizationRequest:
         else:
             data["client_id"] = self.client.client_id
         auth = overrides.pop("auth", auth)
+        headers = overrides.pop("headers", None)  # e.g. a DPoP proof
         data |= overrides
-        return requests.post(self.server.endpoint_url("token"), data=data, auth=auth, timeout=10)
+        return requests.post(self.server.endpoint_url("token"), data=data, auth=auth, headers=headers, timeout=10)
