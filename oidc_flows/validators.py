@@ -105,6 +105,10 @@ class FlowsValidator(OAuth2Validator):
             raise errors.InvalidClientError(
                 description="Client authentication failed: not the method the application registered.", request=request
             )
+        if ok and (why := profiles.client_refusal(self.server.profile, request.client)):
+            # A FAPI 2.0 server: a secret proves nothing here, at /token, /introspect, /revoke and /par alike
+            # (discovery lists private_key_jwt only for each).
+            raise errors.InvalidClientError(description=why, request=request)
         return ok
 
     def _endpoint_name(self) -> str | None:

@@ -189,10 +189,10 @@ def test_codes_live_at_most_60_seconds(browser, settings, monkeypatch, bank, def
 # -- /token ------------------------------------------------------------------------------------------------
 
 
-def test_the_password_grant_is_refused(bank, default_server, web):
+def test_the_password_grant_is_refused(bank, default_server, web, fapi_client):
     data = {"grant_type": "password", "username": "alice", "password": "correct horse battery staple"}
 
-    body = assert_json_error(token(bank, data, web), "unsupported_grant_type")
+    body = assert_json_error(fapi_client.dpop_post(bank.endpoint_url("token"), data), "unsupported_grant_type")
 
     assert "password" in body["error_description"]
     assert token(default_server, data, web).status_code == 200  # the client may, the server may not
@@ -395,3 +395,25 @@ def test_a_fapi_client_completes_the_flow(browser, bank, user):
         bank.endpoint_url("userinfo"), headers={"Authorization": f"Bearer {body['access_token']}"}, timeout=10
     )
     assert as_bearer.status_code == 401
+
+
+def test_introspection_and_revocation_take_private_key_jwt_only(bank, fapi_client):
+    # Discovery lists private_key_jwt only for both endpoints; a secret is refused there as at /token.
+    service = make_client(app_type="service")
+    issued = fapi_client.dpop_post(bank.endpoint_url("token"), {"grant_type": "client_credentials"})
+    assert issued.status_code == 200, issued.text
+    access_token = issued.json()["access_token"]
+
+    for endpoint in ("introspect", "revoke"):
+        refused = requests.post(
+            bank.endpoint_url(endpoint),
+            data={"token": access_token},
+            auth=(service.client_id, service.secret),
+            timeout=10,
+        )
+        body = assert_json_error(refused, "invalid_client", status=401)
+        assert "private_key_jwt" in body["error_description"]
+    introspected = requests.post(
+        bank.endpoint_url("introspect"), data={"token": access_token} | fapi_client.assertion(), timeout=10
+    )
+    assert introspected.status_code == 200 and introspected.json()["active"] is True, introspected.text
