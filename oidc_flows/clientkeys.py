@@ -31,13 +31,22 @@ class ClientKeysError(Exception):
     """The application's keys cannot be had; the message is safe to show the client."""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx becomes an error: the registered URL is the one fetched, no other
+
+
+#: What fetches a client's documents (its JWKS, its request objects): urllib without redirects.
+opener = urllib.request.build_opener(_NoRedirects)
+
+
 def _fetch(uri: str) -> dict[str, Any]:
     kind = redirects.classify(uri)
     if kind not in (policy.Redirect.HTTPS, policy.Redirect.LOOPBACK):
         raise ClientKeysError("The application's jwks_uri must be https.")
     request = urllib.request.Request(uri, headers={"Accept": "application/json", "User-Agent": "oidc_flows"})
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # scheme checked above
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:  # scheme checked above
             body = response.read(MAX_BYTES + 1)
     except (OSError, ValueError):
         raise ClientKeysError("The application's jwks_uri could not be fetched.") from None

@@ -90,14 +90,6 @@ def is_registered(client: Application, uri: str) -> bool:
     return any(uri == r or (r.endswith("/") and uri.startswith(r)) for r in client.request_uris.split())
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx becomes an error: the registered URL is the one fetched, no other
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
 def fetch(client: Application, uri: str) -> str:
     """The request object a registered ``request_uri`` serves (raises ``RequestObjectError``)."""
     if not is_registered(client, uri):
@@ -105,7 +97,9 @@ def fetch(client: Application, uri: str) -> str:
         raise RequestObjectError("invalid_request_uri", "request_uri is not registered for this application.")
     request = urllib.request.Request(uri, headers={"Accept": "application/oauth-authz-req+jwt, application/jwt"})
     try:
-        with _opener.open(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # https or loopback, checked above
+        with clientkeys.opener.open(
+            request, timeout=FETCH_TIMEOUT_SECONDS
+        ) as response:  # https or loopback, checked above
             body = response.read(FETCH_MAX_BYTES + 1)
     except (OSError, ValueError):
         raise RequestObjectError("invalid_request_uri", "request_uri could not be fetched.") from None

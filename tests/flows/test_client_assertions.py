@@ -185,6 +185,11 @@ def jwks_site() -> Iterator[dict]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             site["fetches"] += 1
+            if self.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", "/jwks.json")
+                self.end_headers()
+                return
             body = json.dumps(site["jwks"]).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/jwk-set+json")
@@ -220,6 +225,17 @@ def test_private_key_jwt_with_keys_at_a_jwks_uri_fetched_once_then_again_for_a_n
     ec_assertion = signed(claims_for(app.client_id, default_server.endpoint_url("token")), ec_key, "ES256")
     assert token_with(default_server, ec_assertion).status_code == 200
     assert jwks_site["fetches"] == 2
+
+
+def test_a_jwks_uri_that_redirects_is_not_followed(default_server, transactional_db, jwks_site, rsa_key):
+    # The registered URL is the one fetched, never where it points to (no request forgery by redirect).
+    jwks_site["jwks"] = public_jwks(rsa_key)
+    moved = jwks_site["url"].replace("/jwks.json", "/moved")
+    app = make_client(app_type="service", token_endpoint_auth_method="private_key_jwt", jwks_uri=moved)
+    assertion = signed(claims_for(app.client_id, default_server.endpoint_url("token")), rsa_key, "RS256")
+
+    assert_refused(token_with(default_server, assertion), "invalid_client", "could not be fetched")
+    assert jwks_site["fetches"] == 1
 
 
 def test_an_unreachable_jwks_uri_is_invalid_client(default_server, transactional_db, rsa_key):
