@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -85,3 +86,12 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def admin_client(db) -> Client:
+    """Django's test client signed into the admin as a superuser (pytest-django's, with our user model)."""
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "root password")
+    client = Client()
+    client.force_login(root)
+    return client

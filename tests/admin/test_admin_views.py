@@ -9,7 +9,6 @@ import base64
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password
 from django.test import Client
 from django.utils import timezone
@@ -30,14 +29,6 @@ from tests.factories import PASSWORD, make_client, make_server, make_user
 
 
 APPS = "/admin/oidc_flows/application/"
-
-
-@pytest.fixture
-def admin_client(db) -> Client:
-    root = get_user_model().objects.create_superuser("root", "root@example.com", "root password")
-    client = Client()
-    client.force_login(root)
-    return client
 
 
 def token_request(client_id: str, secret: str) -> int:

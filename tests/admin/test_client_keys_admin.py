@@ -11,7 +11,6 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
@@ -22,14 +21,6 @@ from tests.support.assertions import assertion_form, claims_for, public_jwks, si
 
 
 APPS = "/admin/oidc_flows/application/"
-
-
-@pytest.fixture
-def admin_client(db) -> Client:
-    root = get_user_model().objects.create_superuser("root", "root@example.com", "root password")
-    client = Client()
-    client.force_login(root)
-    return client
 
 
 @pytest.fixture(scope="module")

@@ -8,21 +8,12 @@ from __future__ import annotations
 
 import pytest
 from django import forms
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils.html import escape
 
 from oidc_flows import keys, policy, profiles
 from oidc_flows.models import AuthorizationServer, SigningKey
 from tests.factories import make_client, make_server
-
-
-@pytest.fixture
-def admin_client(db) -> Client:
-    root = get_user_model().objects.create_superuser("root", "root@example.com", "root password")
-    client = Client()
-    client.force_login(root)
-    return client
 
 
 @pytest.fixture

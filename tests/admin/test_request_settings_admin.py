@@ -7,8 +7,6 @@ registers the URLs an application hosts its request objects at (https only, or l
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from oidc_flows.models import Application, AuthorizationServer
 from tests.factories import make_client
@@ -17,14 +15,6 @@ from tests.factories import make_client
 APPS = "/admin/oidc_flows/application/"
 SERVERS = "/admin/oidc_flows/authorizationserver/"
 REQUEST_FIELDS = {"request_uris", "require_pushed_authorization_requests", "require_signed_request_object"}
-
-
-@pytest.fixture
-def admin_client(db) -> Client:
-    root = get_user_model().objects.create_superuser("root", "root@example.com", "root password")
-    client = Client()
-    client.force_login(root)
-    return client
 
 
 def web_form(**changes) -> dict:

@@ -31,6 +31,7 @@ from joserfc.jwk import ECKey, RSAKey
 
 from tests.factories import PASSWORD
 from tests.support import processes
+from tests.support.oauth import Browser
 
 
 HERE = Path(__file__).resolve().parent
@@ -330,6 +331,37 @@ def node() -> str:
             pytest.fail(f"REQUIRE_NODE=1 but {why}", pytrace=False)
         pytest.skip(why)
     return shutil.which("node")
+
+
+def drive(idp, node: str, script_name: str, settings: dict) -> dict:
+    """Run a js/ script with ``settings``, be the user's browser when it prints an authorization URL (sign
+    in, consent, hand the callback back), and return its final JSON; fail with its error otherwise."""
+    script = subprocess.Popen(
+        [node, str(JS / script_name), json.dumps(settings)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = json.loads(script.stdout.readline() or '{"error": "no output"}')
+        if "authorization_url" in first:
+            redirect = Browser(idp.base_url).authorize(first["authorization_url"], password=idp.password)
+            assert redirect.status_code == 302, redirect.text[:500]
+            script.stdin.write(redirect.headers["Location"] + "\n")
+            script.stdin.flush()
+            result = json.loads(script.stdout.readline() or '{"error": "no output"}')
+            result["callback"] = redirect.headers["Location"]
+        else:
+            result = first
+        script.wait(timeout=30)
+    finally:
+        if script.poll() is None:
+            script.kill()
+        script.wait()
+    stderr = script.stderr.read()
+    assert "error" not in result, f"openid-client refused: {result}\n{stderr}"
+    return result
 
 
 class StaticSite(SimpleHTTPRequestHandler):

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.support.jose import half_hash, verify_jwt
-from tests.support.oauth import Browser
 
-from .conftest import JS
+from .conftest import drive
 
 
 SCOPES = "openid profile email offline_access"
@@ -36,32 +34,7 @@ def run_flow(idp, node: str, response_type: str, *, client_name: str = "openid-c
         "scope": SCOPES,
         "response_type": response_type,
     }
-    script = subprocess.Popen(
-        [node, str(JS / "openid_client_flow.mjs"), json.dumps(settings)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        first = json.loads(script.stdout.readline() or '{"error": "no output"}')
-        if "authorization_url" in first:
-            redirect = Browser(idp.base_url).authorize(first["authorization_url"], password=idp.password)
-            assert redirect.status_code == 302, redirect.text[:500]
-            script.stdin.write(redirect.headers["Location"] + "\n")
-            script.stdin.flush()
-            result = json.loads(script.stdout.readline() or '{"error": "no output"}')
-            result["callback"] = redirect.headers["Location"]
-        else:
-            result = first
-        script.wait(timeout=30)
-    finally:
-        if script.poll() is None:
-            script.kill()
-        script.wait()
-    stderr = script.stderr.read()
-    assert "error" not in result, f"openid-client refused: {result}\n{stderr}"
-    return result
+    return drive(idp, node, "openid_client_flow.mjs", settings)
 
 
 @pytest.fixture(scope="module")

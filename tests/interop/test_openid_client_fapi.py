@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from tests.support.jose import verify_jwt
-from tests.support.oauth import Browser
 
-from .conftest import JS
+from .conftest import drive
 
 
 SERVER = "fapi"
@@ -42,32 +40,7 @@ def fapi_flow(idp, node) -> dict:
         "redirect_uri": client.redirect_uri,
         "scope": SCOPES,
     }
-    script = subprocess.Popen(
-        [node, str(JS / "openid_client_fapi.mjs"), json.dumps(settings)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        first = json.loads(script.stdout.readline() or '{"error": "no output"}')
-        if "authorization_url" in first:
-            redirect = Browser(idp.base_url).authorize(first["authorization_url"], password=idp.password)
-            assert redirect.status_code == 302, redirect.text[:500]
-            script.stdin.write(redirect.headers["Location"] + "\n")
-            script.stdin.flush()
-            result = json.loads(script.stdout.readline() or '{"error": "no output"}')
-            result["callback"] = redirect.headers["Location"]
-        else:
-            result = first
-        script.wait(timeout=30)
-    finally:
-        if script.poll() is None:
-            script.kill()
-        script.wait()
-    stderr = script.stderr.read()
-    assert "error" not in result, f"openid-client refused: {result}\n{stderr}"
-    return result
+    return drive(idp, node, "openid_client_fapi.mjs", settings)
 
 
 def test_the_authorization_request_went_through_par(idp, fapi_flow):
