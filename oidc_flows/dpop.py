@@ -226,16 +226,7 @@ def _verified(proof: str, algs: frozenset[str]) -> tuple[dict[str, Any], dict[st
         JWA.signing_alg(alg).verify(key, signing_input, base64url_decode(signature_b64))
     except DPoPError:
         raise
-    except (
-        JWException,
-        ValueError,
-        TypeError,
-        KeyError,
-        AttributeError,
-        NotImplementedError,
-        InvalidSignature,
-        binascii.Error,
-    ):
+    except _UNVERIFIABLE:
         raise DPoPError.invalid("The DPoP proof's signature does not verify with its jwk.") from None
     return header | {"jkt": thumbprint(key)}, claims
 
