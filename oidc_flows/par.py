@@ -22,7 +22,7 @@ from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
-from . import dpop, policy, profiles, replay, requestobjects, requestparams
+from . import dpop, policy, replay, requestobjects, requestparams
 from .errors import ERRORS, ProtocolError
 from .models import Application, AuthorizationServer, PushedAuthorizationRequest
 
@@ -160,10 +160,7 @@ def bind_to_proof(http_request: HttpRequest, server: AuthorizationServer, params
 
 def accept(core: OAuthLibCore, server: AuthorizationServer, http_request: HttpRequest) -> Pushed:
     """Authenticate the client of a push, validate what it pushed, and store it (raises ``ProtocolError``)."""
-    client = authenticate(core, http_request)
-    if why := profiles.client_refusal(server.profile, client):
-        # FAPI 2.0: a public or secret-based client gets nothing from this server, so no push either.
-        raise ProtocolError("invalid_client", why)
+    client = authenticate(core, http_request)  # a FAPI server's profile refuses clients there (validators.py)
     params = pushed_parameters(http_request, client, server)
     bind_to_proof(http_request, server, params)
     validate(core, server, params)

@@ -89,7 +89,7 @@ class FlowsValidator(OAuth2Validator):
                 endpoint=self._endpoint_name(),
                 load=lambda cid: self._load_application(cid, request),
             )
-            return True
+            return self._allowed_by_profile(request)
         if method == "client_secret_basic":
             ok = self._authenticate_basic_auth(request)
             if ok and request.client_id and request.client_id != request.client.client_id:
@@ -105,11 +105,20 @@ class FlowsValidator(OAuth2Validator):
             raise errors.InvalidClientError(
                 description="Client authentication failed: not the method the application registered.", request=request
             )
-        if ok and (why := profiles.client_refusal(self.server.profile, request.client)):
-            # A FAPI 2.0 server: a secret proves nothing here, at /token, /introspect, /revoke and /par alike
-            # (discovery lists private_key_jwt only for each).
+        return ok and self._allowed_by_profile(request)
+
+    def authenticate_client_id(self, client_id, request: OAuthRequest, *args, **kwargs) -> bool:
+        # A public client (client_id alone).
+        return super().authenticate_client_id(client_id, request, *args, **kwargs) and self._allowed_by_profile(request)
+
+    def _allowed_by_profile(self, request: OAuthRequest) -> bool:
+        """True, or invalid_client where the server's profile refuses the client (FAPI 2.0: public clients
+        and secrets), wherever clients authenticate: /token, /introspect, /revoke and /par alike, as
+        discovery lists for each (RFC 6749 §5.2: "unsupported authentication method"). oauthlib
+        authenticates before it looks at a code or refresh token, so nothing is spent."""
+        if why := profiles.client_refusal(self.server.profile, request.client):
             raise errors.InvalidClientError(description=why, request=request)
-        return ok
+        return True
 
     def _endpoint_name(self) -> str | None:
         """The URL name of the endpoint this request came to (token, introspect, revoke, par), if known."""
@@ -123,10 +132,6 @@ class FlowsValidator(OAuth2Validator):
         if why := profiles.grant_refusal(profile, grant_type):
             # RFC 6749 §5.2: the server does not support it (for any client), as discovery says.
             raise errors.UnsupportedGrantTypeError(description=why, request=request)
-        if why := profiles.client_refusal(profile, client):
-            # RFC 6749 §5.2: "unsupported authentication method" is invalid_client. oauthlib calls this
-            # right after authenticating the client, before the code or refresh token is looked at.
-            raise errors.InvalidClientError(description=why, request=request)
         if why := client.refusal(grant_type):
             raise errors.UnauthorizedClientError(description=why, request=request)
         # Every token grant calls this once the client is authenticated and before its code or refresh
