@@ -2,7 +2,7 @@
 
 - The authorization endpoint "MUST support the use of the HTTP GET and POST methods": a client's form
   POSTs the request, the user signs in and consents, and the code is redeemed with Authlib.
-- The consent form keeps its CSRF protection: a consent POST without the token is refused.
+- The consent form keeps its CSRF protection (tests/security/test_csrf.py, with /authorize CSRF-exempt).
 - ``ui_locales`` and ``claims_locales`` are accepted (we ship no translation they could choose).
 """
 
@@ -15,7 +15,7 @@ import requests
 
 from tests.factories import make_client
 from tests.support.jose import verify_jwt
-from tests.support.oauth import AuthorizationRequest, Browser, is_sign_in_form, location_params
+from tests.support.oauth import AuthorizationRequest, Browser, location_params
 
 
 def as_form(auth: AuthorizationRequest) -> tuple[str, dict[str, str]]:
@@ -73,19 +73,6 @@ def test_posted_request_errors_go_to_the_client(browser, default_server):
 
     assert response.status_code == 302
     assert location_params(response)["error"] == "invalid_scope"
-
-
-def test_consent_form_post_without_its_csrf_token_is_refused(browser, default_server):
-    client = make_client(app_type="web")
-    auth = AuthorizationRequest(client, default_server)
-    browser.sign_in()
-    page = browser.follow(auth.url)
-    assert 'name="decision"' in page.text and not is_sign_in_form(page)
-
-    forged = browser.http.post(page.url, data={"decision": "allow"}, allow_redirects=False, timeout=10)
-
-    assert forged.status_code == 403
-    assert "Location" not in forged.headers
 
 
 @pytest.mark.parametrize(
