@@ -5,6 +5,14 @@ sends the browser to the sign-in page, or shows the consent page. The consent fo
 same URL, so the request is validated again from its own query string and nothing can be slipped
 in through hidden fields.
 
+OIDC Core §3.1.2.1: the endpoint "MUST support the use of the HTTP GET and POST methods". A POST
+without the consent form's ``decision`` is an authorization request, its parameters form-encoded in
+the body; it is answered exactly as the same request sent with GET, and the sign-in and consent
+steps after it carry its parameters in their URL as a GET request's do. Such a request is
+protected by ``state``, PKCE and the redirect URI check, as a GET request is, not by a CSRF cookie
+(a client's form cannot have one): the view is CSRF-exempt, and the consent form's POST checks its
+CSRF token itself.
+
 OIDC Core §3.1.2.1 parameters decided here (oauthlib checks ``prompt=none`` for ``openid`` requests
 and the validator checks ``id_token_hint``; the rest needs the browser session):
 
@@ -30,12 +38,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_deny
+from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.views.mixins import OAuthLibMixin
@@ -101,10 +111,10 @@ def satisfied_by_sign_in(params: list[tuple[str, str]]) -> list[tuple[str, str]]
     return kept
 
 
-def _after_sign_in(request: HttpRequest) -> str:
-    """This request's URL, less what signing in satisfies."""
-    query = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
-    return f"{request.path}?{urlencode(satisfied_by_sign_in(query))}"
+#: Checks the consent form's CSRF token: the view is exempt, for authorization requests sent with POST.
+_consent_csrf = CsrfViewMiddleware(lambda request: HttpResponse())
+#: The consent form's field: a POST with it answers the consent page, one without it is a request.
+DECISION = "decision"
 
 
 def request_problem(request: HttpRequest) -> str | None:
@@ -112,23 +122,42 @@ def request_problem(request: HttpRequest) -> str | None:
     return requestparams.request_problem(request.GET)
 
 
-@method_decorator([never_cache, xframe_options_deny], name="dispatch")
+@method_decorator([never_cache, xframe_options_deny, csrf_exempt], name="dispatch")
 class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
     html_errors = True
     template_name = "oidc_flows/consent.html"
+    #: The request as sent, as (name, value) pairs: its query, or the body of a POSTed request. The URLs
+    #: of the sign-in and consent steps carry it (a pushed request's are its request_uri and client_id).
+    sent: list[tuple[str, str]]
+    #: Whether the parameters came in a POST body (OIDC Core §3.1.2.1), not in the URL's query.
+    from_body = False
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        self.sent = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
         return self.authorize(request, decision=None)
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        return self.authorize(request, decision=request.POST.get("decision"))
+        if DECISION not in request.POST:
+            # An authorization request sent as a form (OIDC Core §3.1.2.1): the body is its parameters.
+            self.sent, self.from_body = list(request.POST.items()), True
+            request.GET = _query(request.POST.lists())
+            return self.authorize(request, decision=None)
+        if (refused := _consent_csrf.process_view(request, None, (), {})) is not None:
+            return refused  # Django's CSRF failure page: the consent form's own protection
+        self.sent = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+        return self.authorize(request, decision=request.POST.get(DECISION))
 
     def get_oauthlib_core(self):
         core = super().get_oauthlib_core()
         resolved = getattr(self, "resolved", None)
-        if resolved is None or resolved.key is None:
+        if resolved is None or (resolved.key is None and not self.from_body):
             return core
-        return requestparams.ResolvedCore(core, resolved.params)  # pushed or request object parameters only
+        # Pushed or request object parameters only, or those of a POSTed request (not the URL's query).
+        return requestparams.ResolvedCore(core, resolved.params)
+
+    def step_url(self, request: HttpRequest, pairs: list[tuple[str, str]]) -> str:
+        """This endpoint's URL with ``pairs`` as its query: where sign-in returns, and consent posts."""
+        return f"{request.path}?{urlencode(pairs)}"
 
     def authorize(self, request: HttpRequest, decision: str | None) -> HttpResponse:
         try:
@@ -253,7 +282,8 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         """Redirect to the sign-in page, which returns here; ``login_hint`` travels along to pre-fill it."""
         returning = satisfied_by_sign_in([(k, v) for k, values in request.GET.lists() for v in values])
         requestparams.keep(request, getattr(self, "resolved", None), requestparams.querydict(_lists(returning)))
-        response = redirect_to_login(_after_sign_in(request), settings.LOGIN_URL)
+        # This request's URL, less what signing in satisfies.
+        response = redirect_to_login(self.step_url(request, satisfied_by_sign_in(self.sent)), settings.LOGIN_URL)
         if login_hint := sign_in_hint(request):  # what the sign-in page would use; the rest is dropped
             response["Location"] += "&" + urlencode({"login_hint": login_hint})
         return response
@@ -270,7 +300,7 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
             "application": client,
             "server": self.server,
             "scopes": consent.scopes_needing_consent(self.server, scopes),
-            "action": request.get_full_path(),
+            "action": self.step_url(request, self.sent),
         }
         return render(request, self.template_name, context)
 
@@ -329,6 +359,11 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         if state := params.get("state"):
             answer["state"] = state
         return self.deliver(request, exc.client, redirect_uri, answer | {"iss": self.server.issuer})
+
+
+def _query(lists) -> QueryDict:
+    """``lists`` ((name, values) pairs) as an immutable QueryDict, like ``request.GET``."""
+    return requestparams.querydict(dict(lists))
 
 
 def _lists(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
