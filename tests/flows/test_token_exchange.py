@@ -21,6 +21,7 @@ from django.test import Client
 from oidc_flows import policy
 from oidc_flows.models import AccessPolicy, AuthorizationServer, PolicyRule, Scope
 from tests.factories import PASSWORD, make_client, make_server, make_user
+from tests.support.dpop import DPoPKey
 from tests.support.jose import verify_jwt
 from tests.support.oauth import AuthorizationRequest
 
@@ -127,11 +128,15 @@ def basic(client) -> str:
     return "Basic " + base64.b64encode(f"{client.client_id}:{client.secret}".encode()).decode()
 
 
-def post_token(setup, client, data: dict, server: AuthorizationServer | None = None) -> tuple[int, dict]:
+def post_token(setup, client, data: dict, server: AuthorizationServer | None = None, **headers) -> tuple[int, dict]:
     server = server or setup["default"]
     path = server.endpoint_url("token").removeprefix(server.issuer.split("/oauth2")[0])
     response = setup["http"].post(
-        path, urlencode(data, doseq=True), content_type=policy.FORM_CONTENT_TYPE, HTTP_AUTHORIZATION=basic(client)
+        path,
+        urlencode(data, doseq=True),
+        content_type=policy.FORM_CONTENT_TYPE,
+        HTTP_AUTHORIZATION=basic(client),
+        **headers,
     )
     assert response["Cache-Control"] == "no-store" and response["Content-Type"].startswith("application/json")
     return response.status_code, response.json()
@@ -145,11 +150,11 @@ def users_token(setup, scope: str = "openid profile email", server=None) -> str:
     return body["access_token"]
 
 
-def exchange(setup, subject: str, *, client=None, server=None, **extra) -> tuple[int, dict]:
+def exchange(setup, subject: str, *, client=None, server=None, headers=None, **extra) -> tuple[int, dict]:
     data = {"grant_type": EXCHANGE, "subject_token": subject, "subject_token_type": ACCESS_TOKEN}
     data |= {"audience": "api://orders"} | extra
     data = {k: v for k, v in data.items() if v is not None}
-    return post_token(setup, client or setup["service"], data, server)
+    return post_token(setup, client or setup["service"], data, server, **(headers or {}))
 
 
 @pytest.fixture
@@ -178,6 +183,17 @@ def test_a_delegation_chain_nests_the_previous_actor(setup, orders_read_scope_on
         "sub": setup["service"].client_id,
         "act": {"sub": first.client_id},
     }
+
+
+def test_with_a_dpop_proof_the_token_is_bound_to_the_callers_key(setup):
+    key = DPoPKey()
+    proof = key.proof("POST", setup["default"].endpoint_url("token"))  # the URL the request goes to
+
+    status, body = exchange(setup, users_token(setup), headers={"HTTP_DPOP": proof})
+
+    assert status == 200, body
+    assert body["token_type"] == "DPoP"  # RFC 9449 §5
+    assert claims_of(body["access_token"])["cnf"] == {"jkt": key.jkt}
 
 
 def test_an_actor_token_names_the_actor(setup):
@@ -336,3 +352,25 @@ def test_the_subject_tokens_server_must_let_the_client_exchange_its_tokens(setup
     # RFC 8693 §2.2.2: a subject token "unacceptable based on policy" is invalid_request.
     assert (status, body["error"]) == (400, "invalid_request")
     assert "does not let this client" in body["error_description"]
+
+
+def test_the_lean_wsgi_stack_serves_the_exchange(setup):
+    """Production serves /token through oidc_flows.lean (no session middleware): the grant works there too."""
+    from oidc_flows import lean
+    from tests.production.test_lean_stack import call
+
+    data = {"grant_type": EXCHANGE, "subject_token": users_token(setup), "subject_token_type": ACCESS_TOKEN}
+    body = urlencode(data | {"audience": ["api://orders"]}, doseq=True).encode()
+    auth = basic(setup["service"])
+
+    answer = call(
+        lean.get_wsgi_application(),
+        "POST",
+        "/oauth2/default/v1/token",
+        body=body,
+        content_type=policy.FORM_CONTENT_TYPE,
+        authorization=auth,
+    )
+
+    assert answer.status == 200, answer.body
+    assert claims_of(answer.json()["access_token"])["aud"] == "api://orders" and answer.cookies == []
