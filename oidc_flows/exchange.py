@@ -243,7 +243,9 @@ def validate(endpoint: AuthorizationServer, request: OAuthRequest, http_request:
     user = token_user(subject.payload)
     if user is None:
         # A client-credentials token (or a deleted user's): nobody to act on behalf of.
-        raise _refuse("The subject_token names no user (client credentials tokens cannot be exchanged).", request)
+        raise _refuse(
+            "The subject_token names no active user (client credentials tokens cannot be exchanged).", request
+        )
     targets = [*_values(request, "audience", http_request), *_values(request, "resource", http_request)]
     to = target(endpoint, targets, request)
     if endpoint.pk not in (subject.server.pk, to.pk):

@@ -170,6 +170,13 @@ def test_scopes_default_to_the_subject_tokens_that_the_target_knows(setup, order
     assert claims_of(body["access_token"])["scp"] == ["openid", "orders:read"]
 
 
+def test_the_target_may_be_named_as_a_resource(setup):
+    status, body = exchange(setup, users_token(setup), audience=None, resource="api://orders", scope="profile")
+
+    assert status == 200, body
+    assert claims_of(body["access_token"])["aud"] == "api://orders"
+
+
 def test_a_delegation_chain_nests_the_previous_actor(setup, orders_read_scope_on_default):
     first = make_client(app_type="service", grant_types=[policy.Grant.TOKEN_EXCHANGE])
     # First hop: `first` exchanges the user's token for default again (default's policy allows any client);
@@ -278,7 +285,7 @@ def test_a_client_credentials_token_has_no_user_to_act_for(setup):
     status, body = exchange(setup, machine)
 
     assert (status, body["error"]) == (400, "invalid_request")
-    assert "names no user" in body["error_description"]
+    assert "names no active user" in body["error_description"]
 
 
 def test_scopes_beyond_the_subject_tokens_are_refused(setup):
