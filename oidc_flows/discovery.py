@@ -31,7 +31,10 @@ def _base_metadata(server: AuthorizationServer) -> dict[str, Any]:
         "jwks_uri": url("keys"),
         "response_types_supported": sorted(policy.RESPONSE_TYPES),
         "response_modes_supported": list(policy.RESPONSE_MODES),
-        "grant_types_supported": sorted({*policy.TOKEN_ENDPOINT_GRANTS, policy.Grant.IMPLICIT}),
+        "grant_types_supported": sorted(
+            {*policy.TOKEN_ENDPOINT_GRANTS, policy.Grant.IMPLICIT}
+            - (policy.CUSTOM_SERVER_GRANTS if server.is_org else frozenset())
+        ),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": sorted(
             set(SigningKey.objects.filter(server=server).values_list("alg", flat=True))

@@ -43,8 +43,9 @@ from .models import AccessToken, Application, AuthorizationServer, RefreshToken
 
 #: RFC 7009 §2.1 / RFC 7662 §2.1 ``token_type_hint`` values we know; any other value is ignored.
 TOKEN_TYPE_HINTS: Final = ("access_token", "refresh_token")
-#: RFC 7662 §2.2 claims copied from a JWT access token's own payload, so both views agree exactly.
-JWT_CLAIMS: Final = ("iss", "sub", "aud", "exp", "iat", "nbf", "jti")
+#: RFC 7662 §2.2 claims copied from a JWT access token's own payload, so both views agree exactly;
+#: ``act`` too: RFC 8693 §4.1 defines it for introspection responses as well.
+JWT_CLAIMS: Final = ("iss", "sub", "aud", "exp", "iat", "nbf", "jti", "act")
 #: RFC 7662 §2.2 ``token_type`` of a refresh token (it is never presented as a bearer token).
 REFRESH_TOKEN_TYPE: Final = "refresh_token"
 

@@ -13,6 +13,21 @@ Decisions where the seeds (drafts of Okta's docs) disagree with the RFCs; the RF
 - 003 gives SPAs no refresh tokens (older Okta). RFC 9700 §4.14 allows them for public clients
   with rotation and reuse detection, which we always apply.
 - 004 says implicit returns the token "as a query parameter": it is the fragment (RFC 6749 §4.2.2).
+
+Token exchange (RFC 8693, Okta's on-behalf-of flow; oidc_flows/exchange.py), decisions:
+- Who: confidential clients only (``service`` and ``web``, optional): the caller is an API that
+  authenticates, as Okta allows for API Services and web apps. Custom servers only, as at Okta;
+  the org server answers ``unsupported_grant_type`` (CUSTOM_SERVER_GRANTS).
+- What it gives: an access token only. No ID token (the user is not signing in to the caller) and no
+  refresh token: RFC 8693 §2.2.1 leaves that to the server, and like Okta we issue none; the caller
+  exchanges the user's token again when it needs a new one. The token lives no longer than the
+  subject token (so revoking the user's token bounds what was exchanged from it).
+- Errors: a subject or actor token that is invalid, expired, revoked, has no user, or is refused by
+  policy is ``invalid_request``, as RFC 8693 §2.2.2 requires ("MUST"), not ``invalid_grant``.
+  Scopes beyond the subject token's are ``invalid_scope`` (never silently reduced: RFC 6749 §6 treats
+  a refresh the same way); an audience or resource we cannot issue for is ``invalid_target``.
+- Not in the FAPI 2.0 profile (FAPI2.grants): FAPI 2.0 §5.3.2 admits the code flow, and an exchange
+  would mint a new token from a sender-constrained one without proof of its key.
 """
 from __future__ import annotations
 
@@ -36,6 +51,7 @@ class Grant(StrEnum):
     PASSWORD = "password"
     CLIENT_CREDENTIALS = "client_credentials"
     REFRESH_TOKEN = "refresh_token"
+    TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 §2.1
 
 
 class Issued(StrEnum):
@@ -87,10 +103,10 @@ G = Grant
 R = Redirect
 APP_TYPES: Final = MappingProxyType({
     #                            label                       confidential default grants                                   optional grants                           pkce   redirect URIs
-    AppType.WEB:     AppTypeRule("Web application",          True,  frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT, G.PASSWORD, G.CLIENT_CREDENTIALS}), False, frozenset({R.HTTPS, R.LOOPBACK})),
+    AppType.WEB:     AppTypeRule("Web application",          True,  frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT, G.PASSWORD, G.CLIENT_CREDENTIALS, G.TOKEN_EXCHANGE}), False, frozenset({R.HTTPS, R.LOOPBACK})),
     AppType.SPA:     AppTypeRule("Single-page application",  False, frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT}),                              True,  frozenset({R.HTTPS, R.LOOPBACK})),
     AppType.NATIVE:  AppTypeRule("Native application",       False, frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT, G.PASSWORD}),                  True,  frozenset({R.HTTPS, R.LOOPBACK, R.CUSTOM})),
-    AppType.SERVICE: AppTypeRule("Service (machine-to-machine)", True, frozenset({G.CLIENT_CREDENTIALS}),               frozenset(),                                           False, frozenset()),
+    AppType.SERVICE: AppTypeRule("Service (machine-to-machine)", True, frozenset({G.CLIENT_CREDENTIALS}),               frozenset({G.TOKEN_EXCHANGE}),                         False, frozenset()),
 })
 
 I = Issued  # noqa: E741
@@ -111,9 +127,19 @@ GRANTS: Final = MappingProxyType({
     G.CLIENT_CREDENTIALS: GrantRule("client credentials",              False,   None,          None),  # never an ID or refresh token
     G.PASSWORD:           GrantRule("resource owner password",         True,    "openid",      "offline_access"),
     G.REFRESH_TOKEN:      GrantRule("refresh token",                   True,    "openid",      "offline_access"),
+    G.TOKEN_EXCHANGE:     GrantRule("token exchange (on behalf of)",   True,    None,          None),  # RFC 8693: access token only
 })
 # The implicit grant has no /token step: its tokens come from /authorize (RESPONSE_TYPES).
 TOKEN_ENDPOINT_GRANTS: Final = frozenset(GRANTS)
+#: Grants only custom servers offer: the org server issues tokens for the IdP's own APIs (Okta: the same).
+CUSTOM_SERVER_GRANTS: Final = frozenset({Grant.TOKEN_EXCHANGE})
+
+#: RFC 8693 §3 token type identifiers. Subject and actor tokens must be our access tokens, and the
+#: exchange issues access tokens only (§2.2.1 ``issued_token_type``).
+ACCESS_TOKEN_TYPE_URI: Final = "urn:ietf:params:oauth:token-type:access_token"
+EXCHANGE_TOKEN_TYPES: Final = frozenset({ACCESS_TOKEN_TYPE_URI})
+#: How many actors a delegation chain may name (nested ``act``, RFC 8693 §4.1) before we refuse to extend it.
+EXCHANGE_MAX_ACTORS: Final = 5
 
 #: Scopes every authorization server has (OIDC Core §5.4, §11); their descriptions show on consent.
 SYSTEM_SCOPES: Final = MappingProxyType({
@@ -188,8 +214,9 @@ CODE_CHALLENGE_METHODS: Final = ("S256",)
 RESPONSE_MODES: Final = ("query", "fragment", "form_post")
 #: What /authorize may never put in a query string (OAuth 2.0 Multiple Response Types §5).
 FRONT_CHANNEL_TOKENS: Final = frozenset({Issued.ACCESS_TOKEN, Issued.ID_TOKEN})
-#: RFC 6749 §3.1: parameters "MUST NOT be included more than once"; RFC 8707 §2 lets ``resource`` repeat.
-REPEATABLE_PARAMETERS: Final = frozenset({"resource"})
+#: RFC 6749 §3.1: parameters "MUST NOT be included more than once"; RFC 8707 §2 lets ``resource`` repeat,
+#: and RFC 8693 §2.1 lets ``audience`` repeat too.
+REPEATABLE_PARAMETERS: Final = frozenset({"resource", "audience"})
 #: The one body encoding of /token (RFC 6749 §3.2), /introspect (RFC 7662 §2.1) and /revoke (RFC 7009 §2.1).
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 

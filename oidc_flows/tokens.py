@@ -147,6 +147,8 @@ def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest
         payload[revocation.FAMILY_CLAIM] = family.hex  # what revoking the family (or replaying the code) ends
     if (proof := request_state(request, "dpop_proof")) is not None:
         payload["cnf"] = {"jkt": proof.jkt}  # RFC 9449 §6.1: bound to the key of the token request's proof
+    if act := request_state(request, "act"):
+        payload["act"] = act  # RFC 8693 §4.1: who acts for the subject (token exchange, oidc_flows/exchange.py)
     if user is not None:
         payload["uid"] = str(user.pk)
         if auth_time := request_state(request, "auth_time"):

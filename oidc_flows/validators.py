@@ -21,7 +21,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749 import errors
 
-from . import access, claims, clientauth, consent, dpop, policy, profiles, replay, sessions, snapshots, tokens
+from . import access, claims, clientauth, consent, dpop, exchange, policy, profiles, replay, sessions, snapshots, tokens
 from .authn import machine as authn_machine
 from .authn import policies as authn_policies
 from .models import AccessToken, Application, AuthorizationServer, Grant, RefreshToken
@@ -128,6 +128,10 @@ class FlowsValidator(OAuth2Validator):
     def validate_grant_type(self, client_id, grant_type, client, request: OAuthRequest, *args, **kwargs) -> bool:
         if grant_type not in policy.TOKEN_ENDPOINT_GRANTS:
             raise errors.UnsupportedGrantTypeError(request=request)
+        if self.server.is_org and grant_type in policy.CUSTOM_SERVER_GRANTS:
+            raise errors.UnsupportedGrantTypeError(
+                description=f"{grant_type} is offered by custom authorization servers only.", request=request
+            )
         profile = self.server.profile
         if why := profiles.grant_refusal(profile, grant_type):
             # RFC 6749 §5.2: the server does not support it (for any client), as discovery says.
@@ -188,6 +192,11 @@ class FlowsValidator(OAuth2Validator):
         request.amr = ["pwd"]
         request.token_family = uuid.uuid4()  # its tokens, and the refreshes after them, are one family
         return True
+
+    def validate_token_exchange(self, request: OAuthRequest) -> None:
+        """RFC 8693 §2.1: the subject (and actor) token, the target server, the scopes and both servers'
+        access policies; sets the user, scopes and ``act`` of the token to issue (oidc_flows/exchange.py)."""
+        exchange.validate(self.server, request, self.http_request)
 
     # -- access policies (access.py) -------------------------------------------------------------
     def decide(self, request: OAuthRequest) -> access.Decision:

@@ -43,6 +43,7 @@ GRANT_HELP: Final = {
     policy.Grant.PASSWORD: "trusted first-party apps only: the application collects the user's password itself",
     policy.Grant.CLIENT_CREDENTIALS: "no user: the application authenticates with its own secret",
     policy.Grant.REFRESH_TOKEN: "new tokens without the user, from a refresh token (granted with offline_access)",
+    policy.Grant.TOKEN_EXCHANGE: "an API trades a user's access token for one to call another API on their behalf",
 }
 
 REDIRECT_KINDS: Final = {

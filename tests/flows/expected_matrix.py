@@ -13,6 +13,8 @@ GRANTS = {
     "implicit":           ("optional", "optional", "optional", "never"),
     "password":           ("optional", "never",    "optional", "never"),
     "client_credentials": ("optional", "never",    "never",    "default"),
+    # RFC 8693 (Okta's on-behalf-of): an API with its own credentials; public clients have none.
+    "urn:ietf:params:oauth:grant-type:token-exchange": ("optional", "never", "never", "optional"),
 }
 APP_TYPES = ("web", "spa", "native", "service")
 

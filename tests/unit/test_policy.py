@@ -45,10 +45,19 @@ def test_every_response_type_is_usable_by_some_application_type(response_type):
     assert holders, f"no application type can hold {required} for response_type={response_type}"
 
 
-def test_a_service_uses_only_client_credentials_and_never_redirects():
+def test_a_service_uses_client_credentials_and_never_redirects():
     service = policy.APP_TYPES[policy.AppType("service")]
-    assert service.grants == {"client_credentials"}
+    assert service.default_grants == {"client_credentials"}
+    # An API that calls another on a user's behalf (RFC 8693): only when an administrator enables it.
+    assert service.optional_grants == {"urn:ietf:params:oauth:grant-type:token-exchange"}
     assert not service.redirects
+
+
+def test_token_exchange_gives_an_access_token_only_and_only_on_custom_servers():
+    exchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+    assert policy.issued_at_token_endpoint(exchange, frozenset({"openid", "offline_access"})) == {"access_token"}
+    assert exchange in policy.CUSTOM_SERVER_GRANTS
+    assert exchange not in policy.FAPI2.grants
 
 
 @pytest.mark.parametrize("app_type", PUBLIC_TYPES)
