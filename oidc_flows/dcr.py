@@ -81,10 +81,15 @@ def _text(name: str, value: Any) -> str:
     return value.strip()
 
 
-def _strings(name: str, value: Any) -> list[str]:
+def _list(name: str, value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v and len(v) <= 2000 for v in value):
         raise _invalid(name, "an array of non-empty strings")
-    if any(any(c.isspace() for c in v) for v in value):
+    return value
+
+
+def _strings(name: str, value: Any) -> list[str]:
+    """An array of strings that our space-separated columns can hold."""
+    if any(any(c.isspace() for c in v) for v in _list(name, value)):
         raise _invalid(name, "values must not contain spaces")
     return value
 
@@ -256,9 +261,9 @@ def settings_from(metadata: dict[str, Any], app_type: policy.AppType, *, open_re
         "client_secret_basic" if rule.confidential else "none"  # RFC 7591 §2's default; public clients: none
     )
     grants = frozenset(attributes["grant_types"].split()) or rule.default_grants
-    for raw in metadata.get("response_types") or ():
-        # RFC 7591 §2.1: response_types and grant_types must agree.
-        found = policy.response_type_rule(raw) if isinstance(raw, str) else None
+    for raw in _list("response_types", metadata.get("response_types") or []):
+        # RFC 7591 §2.1: response_types and grant_types must agree. ("code id_token" holds a space.)
+        found = policy.response_type_rule(raw)
         if found is None:
             raise _invalid("response_types", f"unsupported response type {str(raw)[:40]}")
         if found.requires not in grants:

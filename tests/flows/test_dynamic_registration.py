@@ -208,7 +208,8 @@ def test_registration_is_rate_limited_per_address(api, settings):
         (WEB | {"application_type": "browser", "token_endpoint_auth_method": "client_secret_basic"},
          "invalid_client_metadata", "token_endpoint_auth_method"),
         (WEB | {"token_endpoint_auth_method": "none"}, "invalid_client_metadata", "token_endpoint_auth_method"),
-        (WEB | {"response_types": ["id_token"]}, "invalid_client_metadata", "implicit"),
+        (WEB | {"response_types": ["code id_token", "id_token"]}, "invalid_client_metadata", "implicit"),
+        (WEB | {"response_types": "code"}, "invalid_client_metadata", "response_types"),
         (WEB | {"application_type": "spa"}, "invalid_client_metadata", "application_type"),
         (WEB | {"grant_types": ["urn:example:magic"]}, "invalid_client_metadata", "grant_types"),
         (WEB | {"jwks_uri": "http://rp.example/jwks"}, "invalid_client_metadata", "jwks_uri"),
@@ -218,7 +219,8 @@ def test_registration_is_rate_limited_per_address(api, settings):
     ],
     ids=[
         "http-web", "fragment", "no-redirect", "grant-for-type", "secret-for-browser", "none-for-web",
-        "response-type-without-grant", "unknown-type", "unknown-grant", "http-jwks-uri", "no-name", "not-object", "nul",
+        "response-type-without-grant", "response-types-not-array",
+        "unknown-type", "unknown-grant", "http-jwks-uri", "no-name", "not-object", "nul",
     ],
 )  # fmt: skip
 def test_invalid_metadata_is_refused_with_the_rfc_7591_error(api, metadata, error, mentions):
