@@ -211,6 +211,8 @@ OIDC_FLOWS = {
     "AUTHN_RATE_LIMITS": env.json("IDP_AUTHN_RATE_LIMITS", default={}),
     # DPoP server nonces (RFC 9449 §8): "required" (where DPoP is required), "always" or "never".
     "DPOP_NONCES": env.str("IDP_DPOP_NONCES", default="required"),
+    # Dynamic client registration without an initial access token (SECURITY.md: off unless you mean it).
+    "OPEN_REGISTRATION": env.bool("IDP_OPEN_REGISTRATION", default=False),
 }
 if rp_id := env.str("IDP_WEBAUTHN_RP_ID", default=""):
     OIDC_FLOWS["WEBAUTHN_RP_ID"] = rp_id  # passkeys need a domain name; the host of IDP_BASE_URL by default

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import claims, clientauth, keys, policy
+from . import claims, clientauth, dcr, keys, policy
 from .authn import policies as authn_policies
 from .models import AuthorizationServer, Scope, SigningKey
 
@@ -28,6 +28,7 @@ def _base_metadata(server: AuthorizationServer) -> dict[str, Any]:
         "end_session_endpoint": url("logout"),  # OpenID Connect RP-Initiated Logout 1.0 §2.1
         "introspection_endpoint": url("introspect"),  # RFC 8414 §2 / RFC 7662
         "revocation_endpoint": url("revoke"),  # RFC 8414 §2 / RFC 7009
+        "registration_endpoint": dcr.endpoint_url(),  # RFC 8414 §2 / RFC 7591: the org's, for every server (Okta)
         "jwks_uri": url("keys"),
         "response_types_supported": sorted(policy.RESPONSE_TYPES),
         "response_modes_supported": list(policy.RESPONSE_MODES),

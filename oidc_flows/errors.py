@@ -33,6 +33,10 @@ ERRORS: Final = MappingProxyType({
     "invalid_grant":             ErrorSpec(HTTPStatus.BAD_REQUEST,  False, "The grant is invalid, expired or revoked."),
     "invalid_token":             ErrorSpec(HTTPStatus.UNAUTHORIZED, False, "The access token is invalid."),
     "insufficient_scope":        ErrorSpec(HTTPStatus.FORBIDDEN,    False, "The access token lacks a required scope."),
+    # RFC 7591 §3.2.2 (registration and RFC 7592 management); 429: RFC 6585 §4, no OAuth code exists.
+    "invalid_redirect_uri":      ErrorSpec(HTTPStatus.BAD_REQUEST,  False, "A redirect URI is not allowed for this client."),
+    "invalid_client_metadata":   ErrorSpec(HTTPStatus.BAD_REQUEST,  False, "A client metadata value is invalid."),
+    "too_many_requests":         ErrorSpec(HTTPStatus.TOO_MANY_REQUESTS, False, "Too many requests; retry later."),
     "not_found":                 ErrorSpec(HTTPStatus.NOT_FOUND,    False, "No such authorization server."),
 })
 

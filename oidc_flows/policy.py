@@ -209,6 +209,17 @@ FAPI2: Final = SecurityProfile(
     max_code_seconds=60,
     signing_algs=frozenset({"PS256", "ES256"}),
 )
+#: The grants a client registered without an initial access token may hold (OIDC_FLOWS["OPEN_REGISTRATION"]):
+#: only those where a signed-in user consents. No anonymous service may mint tokens on its own behalf.
+OPEN_REGISTRATION_GRANTS: Final = frozenset({Grant.AUTHORIZATION_CODE, Grant.IMPLICIT, Grant.REFRESH_TOKEN})
+#: OIDC Registration §2 ``application_type`` ("web", "native") and Okta's ("browser", "service") → ours.
+REGISTRATION_APP_TYPES: Final = MappingProxyType({
+    "web": AppType.WEB,
+    "native": AppType.NATIVE,
+    "browser": AppType.SPA,
+    "service": AppType.SERVICE,
+})
+
 #: PKCE methods we accept: RFC 9700 §2.1.1 rules out "plain".
 CODE_CHALLENGE_METHODS: Final = ("S256",)
 RESPONSE_MODES: Final = ("query", "fragment", "form_post")

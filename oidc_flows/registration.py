@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -30,11 +30,13 @@ def register_application(
     jwks: dict[str, Any] | None = None,
     jwks_uri: str = "",
     token_endpoint_auth_signing_alg: str = "",
+    extra: Mapping[str, Any] | None = None,
 ) -> tuple[Application, str | None]:
     """Create a validated application; return it with its plaintext secret (``None`` for public clients).
 
     The secret is returned once and stored hashed (and sealed too for client_secret_jwt, see
-    ``seal_client_secret``); nobody can read it back.
+    ``seal_client_secret``); nobody can read it back. ``extra``: more of the application's attributes,
+    set as given before the same validation (dynamic registration's metadata, oidc_flows.dcr).
     """
     rule = policy.APP_TYPES[policy.AppType(application_type)]
     secret = (client_secret or generate_client_secret()) if rule.confidential else None
@@ -54,12 +56,39 @@ def register_application(
         jwks_uri=jwks_uri,
         token_endpoint_auth_signing_alg=token_endpoint_auth_signing_alg,
     )
-    app.full_clean(exclude=["client_secret", "client_type", "authorization_grant_type", "user"])
-    if errors := client_auth_errors(app):
-        raise ValidationError(errors)
+    for attribute, value in (extra or {}).items():
+        setattr(app, attribute, value)
+    validate(app)
     seal_client_secret(app, secret)
     app.save()
     return app, secret
+
+
+@transaction.atomic
+def replace_settings(app: Application, attributes: Mapping[str, Any]) -> str | None:
+    """Replace settings of an existing application with ``attributes``, validated as on registration.
+
+    Return a new plaintext secret when the new settings need one (switched to client_secret_jwt, see
+    ``needs_new_secret``), else None: the application keeps its secret. On ``ValidationError`` nothing
+    is saved (reload ``app`` before using it again).
+    """
+    for attribute, value in attributes.items():
+        setattr(app, attribute, value)
+    secret = generate_client_secret() if app.rule.confidential and needs_new_secret(app) else None
+    if secret:
+        app.client_secret = secret  # hashed by ClientSecretField on save
+    validate(app)
+    seal_client_secret(app, secret)
+    app.save()
+    return secret
+
+
+def validate(app: Application) -> None:
+    """The model's rules (``Application.clean``: policy.APP_TYPES) and client authentication's; raise
+    ``ValidationError`` by field."""
+    app.full_clean(exclude=["client_secret", "client_type", "authorization_grant_type", "user"])
+    if errors := client_auth_errors(app):
+        raise ValidationError(errors)
 
 
 def seal_client_secret(app: Application, secret: str | None) -> None:

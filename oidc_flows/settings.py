@@ -41,6 +41,10 @@ class FlowsSettings:
     #: "required" (applications that must use DPoP: their own switch or a FAPI 2.0 server),
     #: "always" (every DPoP proof) or "never".
     DPOP_NONCES: str = "required"
+    #: Dynamic client registration (RFC 7591) without an initial access token: anyone who can reach
+    #: /oauth2/v1/clients may register an application (only with grants a user consents to,
+    #: policy.OPEN_REGISTRATION_GRANTS). Off by default; see SECURITY.md before switching it on.
+    OPEN_REGISTRATION: bool = False
 
 
 @functools.cache

@@ -6,7 +6,7 @@ Include at the site root: the org server's discovery documents live at /.well-kn
 from django.urls import include, path, register_converter
 
 from . import converters, views
-from .views import account, flows
+from .views import account, dcr, flows
 
 
 register_converter(converters.ServerIdConverter, "server_id")
@@ -31,6 +31,9 @@ well_known = [
 urlpatterns = [
     # The protocol endpoints first: Django tries patterns in order, and these take most of the traffic.
     path("oauth2/", include((endpoints, "org"))),
+    # Dynamic client registration (RFC 7591, RFC 7592): org level only, for every server, as Okta has it.
+    path("oauth2/v1/clients", dcr.ClientRegistrationView.as_view(), name="client-registration"),
+    path("oauth2/v1/clients/<str:client_id>", dcr.ClientConfigurationView.as_view(), name="client-configuration"),
     path("", include((well_known, "org-meta"))),
     path("oauth2/<server_id:server_id>/", include((endpoints + well_known, "server"))),
     path("login/", views.LoginView.as_view(), name="login"),

@@ -76,6 +76,22 @@ class ServerFilter(admin.SimpleListFilter):
         return queryset.filter(access_policies__in=active).distinct()
 
 
+class OriginFilter(admin.SimpleListFilter):
+    """DOT's ``registration_source``, worded as the change page words it."""
+
+    title = _("origin")
+    parameter_name = "origin"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [
+            (Application.RegistrationSource.MANUAL, _("Created by an administrator")),
+            (Application.RegistrationSource.DCR, _("Registered dynamically")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Application]) -> QuerySet[Application]:
+        return queryset.filter(registration_source=self.value()) if self.value() else queryset
+
+
 TYPE_FIELDSETS: dict[str, tuple[tuple[str | None, dict[str, Any]], ...]] = {
     app_type: tuple(
         fieldset
@@ -135,7 +151,7 @@ class ApplicationAdmin(admin.ModelAdmin):
     form = ApplicationForm
     list_display = ("name", "client_id", "type_label", "grants", "is_active")
     list_display_links = ("name",)
-    list_filter = ("application_type", ServerFilter, "is_active")
+    list_filter = ("application_type", ServerFilter, "is_active", OriginFilter)
     search_fields = ("name", "client_id")
     ordering = ("name",)
     actions = [actions.rotate_secret, actions.revoke_all_tokens, actions.deactivate, actions.activate]
@@ -218,12 +234,12 @@ class ApplicationAdmin(admin.ModelAdmin):
         if policy.APP_TYPES[app_type].redirects:
             fieldsets.append(REQUEST_FIELDSET)
         if obj is not None:
-            fieldsets.insert(1, ("Credentials", {"fields": ("type_label", "secret_status")}))
+            fieldsets.insert(1, ("Credentials", {"fields": ("type_label", "origin", "secret_status")}))
             fieldsets.append(("Where it is used", {"fields": ("servers", "tokens")}))
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Application | None = None) -> tuple[str, ...]:
-        return ("client_id", "type_label", "secret_status", "servers", "tokens") if obj else ()
+        return ("client_id", "type_label", "origin", "secret_status", "servers", "tokens") if obj else ()
 
     def get_form(self, request: HttpRequest, obj: Application | None = None, change: bool = False, **kwargs: Any):
         app_type = self._app_type(request, obj)
@@ -260,6 +276,16 @@ class ApplicationAdmin(admin.ModelAdmin):
     @admin.display(description="type", ordering="application_type")
     def type_label(self, obj: Application) -> str:
         return obj.rule.label
+
+    @admin.display(description=_("origin"), ordering="registration_source")
+    def origin(self, obj: Application) -> str:
+        if obj.registration_source != Application.RegistrationSource.DCR:
+            return _("Created by an administrator")
+        how = _("Registered dynamically (RFC 7591) on %(date)s") % {"date": obj.created.strftime("%Y-%m-%d %H:%M")}
+        token = obj.initial_access_token
+        return f"{how}, " + (
+            _("with the initial access token “%s”") % token if token else _("without an initial access token")
+        )
 
     @admin.display(description="grant types")
     def grants(self, obj: Application) -> str:

@@ -34,6 +34,8 @@ LIMITS: Final = MappingProxyType(
         "authn": (Limit(10, 60), Limit(60, 60)),
         "factor": (Limit(10, 60), Limit(60, 60)),
         "recovery": (Limit(3, 300), Limit(20, 300)),
+        # Dynamic client registration (oidc_flows.dcr): per address only; the username limit is unused.
+        "registration": (Limit(10, 60), Limit(10, 60)),
     }
 )
 

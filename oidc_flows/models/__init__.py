@@ -16,6 +16,7 @@ from .access import AccessPolicy, PolicyRule
 from .claims import Claim
 from .clients import Application
 from .keys import KeyAlg, KeyStatus, SigningKey
+from .registration import InitialAccessToken
 from .requests import OneTimeUse, PushedAuthorizationRequest
 from .servers import AuthorizationServer, Scope
 from .sessions import BrowserSession, SessionApplication
@@ -43,6 +44,7 @@ __all__ = [
     "Consent",
     "Grant",
     "IDToken",
+    "InitialAccessToken",
     "KeyAlg",
     "KeyStatus",
     "OneTimeUse",

@@ -84,6 +84,22 @@ class Application(AbstractApplication):
         help_text=_("Tokens are issued to this application only with a DPoP proof, and bound to its key."),
     )
 
+    # -- dynamic client registration (RFC 7591, RFC 7592; oidc_flows.dcr) ------------------------------
+    # DOT's ``registration_source`` says how it was registered ("dcr": registered dynamically).
+    #: Keyed hash of the registration access token (RFC 7592 §1); empty: not manageable through the API.
+    registration_access_token = models.CharField(max_length=255, blank=True, default="", editable=False)
+    initial_access_token = models.ForeignKey(
+        "oidc_flows.InitialAccessToken",
+        verbose_name=_("registered with"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="applications",
+    )
+    #: Registered metadata that only informs (RFC 7591 §2: logo_uri, client_uri, policy_uri, tos_uri, ...).
+    client_metadata = models.JSONField(_("client metadata"), blank=True, default=dict, editable=False)
+
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
 
