@@ -16,6 +16,7 @@ from .access import AccessPolicy, PolicyRule
 from .claims import Claim
 from .clients import Application
 from .keys import KeyAlg, KeyStatus, SigningKey
+from .logout import LogoutDelivery
 from .requests import OneTimeUse, PushedAuthorizationRequest
 from .servers import AuthorizationServer, Scope
 from .sessions import BrowserSession, SessionApplication
@@ -45,6 +46,7 @@ __all__ = [
     "IDToken",
     "KeyAlg",
     "KeyStatus",
+    "LogoutDelivery",
     "OneTimeUse",
     "PushedAuthorizationRequest",
     "RefreshToken",
