@@ -190,18 +190,22 @@ def claim(pk: int, seen: datetime, now: datetime) -> bool:
 
 def send(pk: int) -> bool:
     """Make one attempt at a claimed row and record its outcome; return whether it was delivered."""
+    delivery = LogoutDelivery.objects.select_related("application", "server").get(pk=pk)
+    error = post(delivery)
+    now = timezone.now()
+    if error is None:
+        LogoutDelivery.objects.filter(pk=pk).update(delivered_at=now, next_attempt=None)
+        return True
+    LogoutDelivery.objects.filter(pk=pk).update(last_error=error, next_attempt=_retry_at(delivery.attempts, now))
+    logger.info("logout delivery %s failed (attempt %s): %s", pk, delivery.attempts, error)
+    return False
+
+
+def _send_in_pool(pk: int) -> bool:
     try:
-        delivery = LogoutDelivery.objects.select_related("application", "server").get(pk=pk)
-        error = post(delivery)
-        now = timezone.now()
-        if error is None:
-            LogoutDelivery.objects.filter(pk=pk).update(delivered_at=now, next_attempt=None)
-            return True
-        LogoutDelivery.objects.filter(pk=pk).update(last_error=error, next_attempt=_retry_at(delivery.attempts, now))
-        logger.info("logout delivery %s failed (attempt %s): %s", pk, delivery.attempts, error)
-        return False
+        return send(pk)
     finally:
-        connections.close_all()  # a pool thread: its connections would outlive it
+        connections.close_all()  # a pool thread's connections would outlive it
 
 
 def deliver_due(limit: int = BATCH) -> tuple[int, int]:
@@ -209,10 +213,11 @@ def deliver_due(limit: int = BATCH) -> tuple[int, int]:
     now = timezone.now()
     due = LogoutDelivery.objects.filter(delivered_at__isnull=True, next_attempt__lte=now).order_by("next_attempt")
     claimed = [pk for pk, seen in due.values_list("pk", "next_attempt")[:limit] if claim(pk, seen, now)]
-    if not claimed:
-        return 0, 0
+    if len(claimed) <= 1:
+        return len(claimed), sum(map(send, claimed))
+    # A few at a time: one slow application (up to LOGOUT_TIMEOUT_SECONDS) does not hold up the others.
     with ThreadPoolExecutor(max_workers=min(PARALLEL, len(claimed)), thread_name_prefix="logout-send") as pool:
-        return len(claimed), sum(pool.map(send, claimed))
+        return len(claimed), sum(pool.map(_send_in_pool, claimed))
 
 
 def next_due() -> datetime | None:

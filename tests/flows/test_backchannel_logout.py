@@ -134,9 +134,7 @@ def logout_url(server, **params: str) -> str:
     return f"{server.endpoint_url('logout')}?{urlencode(params)}"
 
 
-def test_signing_out_reaches_every_application_of_the_session_within_a_second(
-    browser, default_server, receiver, user
-):
+def test_signing_out_reaches_every_application_of_the_session_within_a_second(browser, default_server, receiver, user):
     mail = application(
         "mail",
         receiver,
