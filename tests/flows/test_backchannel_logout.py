@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import requests
 
 from oidc_flows.models import BrowserSession, LogoutDelivery
 from tests.factories import make_client
@@ -109,8 +110,8 @@ def application(name: str, receiver: Receiver, **kwargs):
     return client
 
 
-def sign_in_through(browser: Browser, client, server) -> dict:
-    auth = AuthorizationRequest(client, server, scope="openid profile")
+def sign_in_through(browser: Browser, client, server, scope: str = "openid profile") -> dict:
+    auth = AuthorizationRequest(client, server, scope=scope)
     try:
         return auth.exchange(browser.authorize(auth.url))
     finally:
@@ -191,8 +192,17 @@ def test_a_logout_waits_while_the_application_is_down_and_is_delivered_when_it_i
     browser, default_server, receiver, user
 ):
     mail = application("mail", receiver)
-    sign_in_through(browser, mail, default_server)
+    tokens = sign_in_through(browser, mail, default_server, scope="openid offline_access")
     sid = str(BrowserSession.objects.get(user=user).sid)
+    # A refresh's ID token keeps the sid of the session that started the grant.
+    refreshed = requests.post(
+        default_server.endpoint_url("token"),
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        auth=(mail.client_id, mail.secret),
+        timeout=10,
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    assert id_token_claims(refreshed.json(), mail, default_server)["sid"] == sid
     receiver.stop()
 
     signed_out = browser.post_form(f"{browser.base_url}/logout/", browser.get(f"{browser.base_url}/account/"), {})
