@@ -4,7 +4,8 @@ Settings, URLs and the view in one module (DJANGO_SETTINGS_MODULE=tests.flows.lo
 by gunicorn from tests/flows/test_backchannel_logout.py. It knows only what a relying party is given:
 the issuer (RECEIVER_ISSUER) and its JWKS URL (RECEIVER_JWKS_URL). ``POST /bcl/<client_id>`` verifies
 the logout token with joserfc as §2.6 says and appends what it received, verified or not, to the JSON
-lines file RECEIVER_LOG; it answers 200, or 400 with an error (§2.8).
+lines file RECEIVER_LOG; it answers 200, or 400 with an error (§2.8). ``GET /fcl/<client_id>`` is its
+front-channel logout page (Front-Channel §2): it records the ``iss`` and ``sid`` it was loaded with.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import time
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
+from joserfc import jws, jwt
+from joserfc.jwk import KeySet
 
-from tests.support.jose import verify_jwt
+from tests.support.jose import fetch_jwks
 
 
 SECRET_KEY = secrets.token_hex(32)
@@ -33,17 +36,29 @@ USE_TZ = True
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 _write = threading.Lock()
+_keys: KeySet | None = None
+
+
+def key_set(kid: str) -> KeySet:
+    """The IdP's JWKS, fetched again only for a key it has not seen (as relying parties cache it)."""
+    global _keys
+    if _keys is None or kid not in {key.kid for key in _keys.keys}:
+        _keys = fetch_jwks(os.environ["RECEIVER_JWKS_URL"])
+    return _keys
 
 
 def verify(token: str, client_id: str) -> dict:
     """§2.6: signature (the OP's JWKS), typ, iss, aud, iat, exp, the event, sid and sub, jti, no nonce."""
-    claims = verify_jwt(
-        token,
-        jwks_url=os.environ["RECEIVER_JWKS_URL"],
-        issuer=os.environ["RECEIVER_ISSUER"],
-        audience=client_id,
-        typ="logout+jwt",
+    header = jws.extract_compact(token.encode()).protected
+    decoded = jwt.decode(token, key_set(header.get("kid", "")), algorithms=["RS256", "PS256", "ES256"])
+    if decoded.header.get("typ") != "logout+jwt":
+        raise ValueError("not typed logout+jwt")
+    issuer = {"essential": True, "value": os.environ["RECEIVER_ISSUER"]}
+    audience = {"essential": True, "value": client_id}
+    jwt.JWTClaimsRegistry(iss=issuer, aud=audience, exp={"essential": True}, iat={"essential": True}).validate(
+        decoded.claims
     )
+    claims = decoded.claims
     if claims.get("events", {}).get(EVENT) != {}:
         raise ValueError("no back-channel logout event")
     if "nonce" in claims:
@@ -73,8 +88,18 @@ def backchannel_logout(request: HttpRequest, client_id: str) -> HttpResponse:
     return response
 
 
+def frontchannel_logout(request: HttpRequest, client_id: str) -> HttpResponse:
+    """Front-Channel §2: the page the OP renders in an iframe; records the iss and sid it was given."""
+    record({"client_id": client_id, "frontchannel": request.GET.dict(), "at": time.time()})
+    return HttpResponse("<!DOCTYPE html><title>Signed out</title>")
+
+
 def ready(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
-urlpatterns = [path("bcl/<str:client_id>", backchannel_logout), path("ready", ready)]
+urlpatterns = [
+    path("bcl/<str:client_id>", backchannel_logout),
+    path("fcl/<str:client_id>", frontchannel_logout),
+    path("ready", ready),
+]

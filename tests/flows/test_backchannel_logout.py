@@ -24,7 +24,8 @@ import pytest
 import requests
 
 from oidc_flows.models import BrowserSession, LogoutDelivery
-from tests.factories import make_client
+from tests.admin.conftest import CHROMIUM, CHROMIUM_ARGS, browser_missing
+from tests.factories import PASSWORD, make_client
 from tests.support import processes
 from tests.support.jose import verify_jwt
 from tests.support.oauth import AuthorizationRequest, Browser
@@ -72,7 +73,15 @@ class Receiver:
         if not self.log.exists():
             return []
         entries = [json.loads(line) for line in self.log.read_text().splitlines()]
-        return [entry for entry in entries if entry["client_id"] in client_ids]
+        return [entry for entry in entries if entry["client_id"] in client_ids and "frontchannel" not in entry]
+
+    def frontchannel_loads(self, client_id: str) -> list[dict[str, str]]:
+        if not self.log.exists():
+            return []
+        entries = [json.loads(line) for line in self.log.read_text().splitlines()]
+        return [
+            entry["frontchannel"] for entry in entries if entry["client_id"] == client_id and "frontchannel" in entry
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +235,53 @@ def test_a_logout_waits_while_the_application_is_down_and_is_delivered_when_it_i
     assert "ConnectionError" in delivered.last_error, "the admin still shows why earlier attempts failed"
     [entry] = receiver.received(mail.client_id)
     assert entry["claims"]["sid"] == sid
+
+
+# -- front-channel logout in a real browser ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's chromium (Playwright), as in tests/admin; last in this module (it allows sync ORM calls)."""
+    if why := browser_missing():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {why}", pytrace=False)
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test's ORM calls run beside Playwright's loop
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_chromium_loads_the_front_channel_logout_uri_then_returns_to_the_application(
+    chromium, base_url, default_server, receiver, user
+):
+    calendar = application("calendar", receiver, redirect_uris=(f"{receiver.url}/cb",), skip_consent=True)
+    calendar.frontchannel_logout_uri = f"{receiver.url}/fcl/{calendar.client_id}"
+    calendar.frontchannel_logout_session_required = True
+    calendar.post_logout_redirect_uris = f"{receiver.url}/ready"
+    calendar.save()
+    auth = AuthorizationRequest(calendar, default_server, scope="openid", redirect_uri=f"{receiver.url}/cb")
+    context = chromium.new_context()
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        page.goto(auth.url)
+        page.fill("#id_username", "alice")
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]:has-text('Sign in')")
+        page.wait_for_url(f"{receiver.url}/cb?**")
+        sid = str(BrowserSession.objects.get(user=user).sid)
+
+        page.goto(
+            logout_url(default_server, client_id=calendar.client_id, post_logout_redirect_uri=f"{receiver.url}/ready")
+        )
+        page.click("button:has-text('Sign out')")
+        page.wait_for_url(f"{receiver.url}/ready", timeout=10_000)  # after the iframe loaded
+    finally:
+        context.close()
+        auth.session.close()
+    assert receiver.frontchannel_loads(calendar.client_id) == [{"iss": default_server.issuer, "sid": sid}]
