@@ -66,3 +66,16 @@ def test_the_deliveries_list_shows_failures_and_retries_now(admin_client, mail, 
     failed.refresh_from_db()
     assert failed.next_attempt is not None and failed.status == "retrying"
     assert admin_client.get(f"{DELIVERIES}{failed.pk}/change/").status_code == 200
+
+
+def test_the_application_form_has_the_logout_uris_and_checks_them(admin_client, mail):
+    page = admin_client.get(f"/admin/oidc_flows/application/{mail.pk}/change/").content.decode()
+    assert 'name="backchannel_logout_uri"' in page and 'name="frontchannel_logout_session_required"' in page
+
+    form = admin_client.get(f"/admin/oidc_flows/application/{mail.pk}/change/").context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value not in (None, False)}
+    data |= {"redirect_uris": "https://rp.example/cb", "backchannel_logout_uri": "http://mail.example/bcl"}
+    response = admin_client.post(f"/admin/oidc_flows/application/{mail.pk}/change/", data)
+
+    assert response.status_code == 200, "the form is shown again with the error"
+    assert "plain http only for 127.0.0.1" in response.content.decode()
