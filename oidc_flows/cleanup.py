@@ -20,6 +20,8 @@ What goes, in this order, and why it is safe:
    spent or expired one is refused the same whether its row is there or not.
 7. Sign-in events older than ``EVENT_RETENTION`` (90 days, as Okta's System Log keeps them).
 8. Entries of the revocation list of JWT access tokens whose tokens have all expired.
+9. Back-channel logout deliveries finished (delivered, or failed after every retry) longer than
+   ``grace`` ago: the admin shows them until then.
 
 DOT's ``clear_expired`` does not fit as is: it deletes every expired grant, knows refresh token
 expiry only from a global setting and re-counts the whole table after every batch. The queries
@@ -48,6 +50,7 @@ from .models import (
     BrowserSession,
     Grant,
     IDToken,
+    LogoutDelivery,
     OneTimeToken,
     OneTimeUse,
     PushedAuthorizationRequest,
@@ -135,6 +138,13 @@ def expired_one_time_values(now: datetime, grace: timedelta) -> QuerySet:
     return OneTimeUse.objects.filter(expires__lt=now)
 
 
+def finished_logout_deliveries(now: datetime, grace: timedelta) -> QuerySet:
+    cutoff = now - grace
+    delivered = Q(delivered_at__lt=cutoff)
+    failed = Q(delivered_at__isnull=True, next_attempt__isnull=True, created__lt=cutoff)
+    return LogoutDelivery.objects.filter(delivered | failed)
+
+
 TARGETS = (
     Target("refresh tokens", dead_refresh_tokens),
     Target("access tokens", expired_access_tokens),
@@ -148,6 +158,7 @@ TARGETS = (
     Target("revocation list entries", expired_revocations),
     Target("pushed authorization requests", expired_pushed_requests),
     Target("used assertion and proof ids", expired_one_time_values),
+    Target("finished logout deliveries", finished_logout_deliveries),
 )
 
 

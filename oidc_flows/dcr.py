@@ -101,6 +101,19 @@ def _web_uri(name: str, value: Any) -> str:
     return value
 
 
+def _fetched_uri(name: str, value: Any) -> str:
+    """An https URL that the IdP itself calls or fetches: never plain http, never a loopback host, so
+    that a self-registered client cannot point the IdP at its own machine's services (SSRF)."""
+    if not isinstance(value, str) or redirects.classify(value) != policy.Redirect.HTTPS or _loopback(value):
+        raise _invalid(name, "an https URL on a public host, without a fragment")
+    return value
+
+
+def _loopback(uri: str) -> bool:
+    host = (urlsplit(uri).hostname or "").lower()
+    return host == "localhost" or host.endswith(".localhost") or host.startswith("127.") or host in ("::1", "0.0.0.0")
+
+
 def _web_uris(name: str, value: Any) -> str:
     return " ".join(_web_uri(name, v) for v in _strings(name, value))
 
@@ -145,6 +158,8 @@ TEXT = Kind(_text, _same, "")
 URI_LIST = Kind(lambda name, value: " ".join(_strings(name, value)), _split, "")  # the model checks each
 WEB_URI = Kind(_web_uri, _same, "")
 WEB_URI_LIST = Kind(_web_uris, _split, "")
+FETCHED_URI = Kind(_fetched_uri, _same, "")
+FETCHED_URIS = Kind(lambda name, value: " ".join(_fetched_uri(name, v) for v in _strings(name, value)), _split, "")
 STRINGS = Kind(_strings, _same, [])
 FLAG = Kind(_flag, _same, False)
 GRANTS = Kind(_grants, _split, "")  # empty: the type's default grants (Application.save)
@@ -173,11 +188,15 @@ METADATA: Final = (
     M("token_endpoint_auth_method",             "token_endpoint_auth_method",             AUTH_METHOD),
     M("token_endpoint_auth_signing_alg",        "token_endpoint_auth_signing_alg",        ASSERTION_ALG),
     M("jwks",                                   "jwks",                                   JWKS),
-    M("jwks_uri",                               "jwks_uri",                               WEB_URI),
-    M("request_uris",                           "request_uris",                           WEB_URI_LIST),  # OIDC Reg. §2
+    M("jwks_uri",                               "jwks_uri",                               FETCHED_URI),
+    M("request_uris",                           "request_uris",                           FETCHED_URIS),  # OIDC Reg. §2
     M("require_pushed_authorization_requests",  "require_pushed_authorization_requests",  FLAG),       # RFC 9126 §6
     M("require_signed_request_object",          "require_signed_request_object",          FLAG),       # RFC 9101 §10.5
     M("dpop_bound_access_tokens",               "dpop_bound_access_tokens",               FLAG),       # RFC 9449 §5.2
+    M("backchannel_logout_uri",                 "backchannel_logout_uri",                 FETCHED_URI),    # BCL §2.2
+    M("backchannel_logout_session_required",    "backchannel_logout_session_required",    FLAG),
+    M("frontchannel_logout_uri",                "frontchannel_logout_uri",                WEB_URI),    # FCL §2
+    M("frontchannel_logout_session_required",   "frontchannel_logout_session_required",   FLAG),
     M("initiate_login_uri",                     None,                                     WEB_URI),
     M("client_uri",                             None,                                     WEB_URI),
     M("logo_uri",                               None,                                     WEB_URI),

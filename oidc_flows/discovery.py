@@ -10,7 +10,7 @@ from .models import AuthorizationServer, Scope, SigningKey
 
 
 #: Claims of our own making that appear in ID tokens, besides the user's (OIDC Core §2).
-TOKEN_CLAIMS = ("iss", "aud", "exp", "iat", "jti", "auth_time", "nonce", "amr", "acr", "at_hash", "c_hash")
+TOKEN_CLAIMS = ("iss", "aud", "exp", "iat", "jti", "auth_time", "nonce", "amr", "acr", "at_hash", "c_hash", "sid")
 
 
 def build_metadata(server: AuthorizationServer) -> dict[str, Any]:
@@ -26,6 +26,11 @@ def _base_metadata(server: AuthorizationServer) -> dict[str, Any]:
         "token_endpoint": url("token"),
         "userinfo_endpoint": url("userinfo"),
         "end_session_endpoint": url("logout"),  # OpenID Connect RP-Initiated Logout 1.0 §2.1
+        # Back-Channel Logout 1.0 §2.1 and Front-Channel Logout 1.0 §3: logout tokens and iframes carry sid.
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": True,
+        "frontchannel_logout_session_supported": True,
         "introspection_endpoint": url("introspect"),  # RFC 8414 §2 / RFC 7662
         "revocation_endpoint": url("revoke"),  # RFC 8414 §2 / RFC 7009
         "registration_endpoint": dcr.endpoint_url(),  # RFC 8414 §2 / RFC 7591: the org's, for every server (Okta)

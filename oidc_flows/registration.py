@@ -31,6 +31,10 @@ def register_application(
     jwks_uri: str = "",
     token_endpoint_auth_signing_alg: str = "",
     extra: Mapping[str, Any] | None = None,
+    backchannel_logout_uri: str = "",
+    backchannel_logout_session_required: bool = False,
+    frontchannel_logout_uri: str = "",
+    frontchannel_logout_session_required: bool = False,
 ) -> tuple[Application, str | None]:
     """Create a validated application; return it with its plaintext secret (``None`` for public clients).
 
@@ -55,6 +59,10 @@ def register_application(
         jwks=jwks or {},
         jwks_uri=jwks_uri,
         token_endpoint_auth_signing_alg=token_endpoint_auth_signing_alg,
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=backchannel_logout_session_required,
+        frontchannel_logout_uri=frontchannel_logout_uri,
+        frontchannel_logout_session_required=frontchannel_logout_session_required,
     )
     for attribute, value in (extra or {}).items():
         setattr(app, attribute, value)

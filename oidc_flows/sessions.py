@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.contrib.sessions.backends.base import SessionBase
+from django.db import transaction
 from django.db.models import Model
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -30,7 +31,7 @@ from django.utils import timezone
 from jwcrypto import jwk, jwt
 from jwcrypto.common import JWException
 
-from . import claims, keys
+from . import applogout, claims, keys
 from .models import Application, AuthorizationServer, BrowserSession, KeyAlg, SessionApplication
 
 
@@ -39,6 +40,8 @@ AUTH_TIME_KEY = "oidc_flows.auth_time"
 HINT_SIGN_IN_KEY = "oidc_flows.hint_sign_in"
 #: The pk of this session's BrowserSession record: /authorize refreshes it without looking it up.
 RECORD_KEY = "oidc_flows.browser_session"
+#: ``[pk, sid]`` of that record: the ``sid`` claim of the ID tokens issued in this session.
+SID_KEY = "oidc_flows.sid"
 #: Authorization requests this browser is signing in or consenting to, resolved from a pushed request
 #: or a request object (oidc_flows.requestparams): /authorize finds them here when the browser returns.
 CONTINUATIONS_KEY = "oidc_flows.authorize_continuations"
@@ -65,7 +68,11 @@ def _remember_auth_time(sender, request: HttpRequest | None, user, **kwargs) -> 
 def _forget_browser_session(sender, request: HttpRequest | None, user, **kwargs) -> None:
     # Sent before Django flushes the session, so the key still names the record.
     if request is not None and hasattr(request, "session") and request.session.session_key:
-        BrowserSession.objects.filter(session_key=request.session.session_key).delete()
+        with transaction.atomic():
+            records = list(BrowserSession.objects.filter(session_key=request.session.session_key))
+            # Back-channel logouts are owed in this transaction; the signed-out page renders the front-channel ones.
+            applogout.note_frontchannel(request, applogout.session_ended(records))
+            BrowserSession.objects.filter(pk__in=[r.pk for r in records]).delete()
 
 
 def auth_time(request: HttpRequest) -> int | None:
@@ -129,7 +136,26 @@ def record_sign_in(request: HttpRequest, user: AbstractBaseUser) -> BrowserSessi
 def forget_replaced_session(previous_key: str | None, request: HttpRequest) -> None:
     """Drop the record of a session that signing in replaced (Django flushes it for another user)."""
     if previous_key and previous_key != request.session.session_key:
-        BrowserSession.objects.filter(session_key=previous_key).delete()
+        with transaction.atomic():
+            records = list(BrowserSession.objects.filter(session_key=previous_key))
+            applogout.session_ended(records)  # the previous user's applications are told
+            BrowserSession.objects.filter(pk__in=[r.pk for r in records]).delete()
+
+
+def current_sid(request: HttpRequest) -> str | None:
+    """The ``sid`` of this browser's IdP session, for the ID tokens issued in it (Front-Channel §3).
+
+    Kept in the session next to the record's pk, so that /authorize reads it once per session.
+    """
+    pk, cached = request.session.get(RECORD_KEY), request.session.get(SID_KEY)
+    if pk is not None and isinstance(cached, list) and len(cached) == 2 and cached[0] == pk:
+        return cached[1]
+    record = current_record(request)
+    if record is None or record.pk is None:
+        return None
+    request.session[RECORD_KEY] = record.pk
+    request.session[SID_KEY] = [record.pk, str(record.sid)]
+    return str(record.sid)
 
 
 def current_record(request: HttpRequest) -> BrowserSession | None:
@@ -196,8 +222,10 @@ def end_session(record: BrowserSession) -> None:
 
     With signed-cookie sessions there is nothing on the server to delete; use a database or cache engine.
     """
-    session_store()().delete(record.session_key)
-    record.delete()
+    with transaction.atomic():
+        applogout.session_ended([record])  # back-channel logouts, owed in the same transaction
+        session_store()().delete(record.session_key)
+        record.delete()
 
 
 # -- id_token_hint ----------------------------------------------------------------------------------

@@ -45,6 +45,13 @@ class FlowsSettings:
     #: /oauth2/v1/clients may register an application (only with grants a user consents to,
     #: policy.OPEN_REGISTRATION_GRANTS). Off by default; see SECURITY.md before switching it on.
     OPEN_REGISTRATION: bool = False
+    #: Back-Channel Logout deliveries (oidc_flows.applogout): seconds to wait after the 1st, 2nd, ...
+    #: failed attempt; after the last, the delivery is marked failed (about 16 hours in all).
+    LOGOUT_RETRY_SECONDS: tuple = (10, 30, 120, 600, 1800, 3600, 7200, 14400, 28800)
+    #: Seconds an application has to answer a logout token (connect and read, each).
+    LOGOUT_TIMEOUT_SECONDS: float = 5.0
+    #: How often each server process's delivery worker looks for due deliveries, in seconds.
+    LOGOUT_SWEEP_SECONDS: float = 15.0
 
 
 @functools.cache
@@ -57,7 +64,11 @@ def flows_settings() -> FlowsSettings:
     values = FlowsSettings(**given)
     if values.DPOP_NONCES not in ("required", "always", "never"):
         raise ImproperlyConfigured("OIDC_FLOWS['DPOP_NONCES'] must be 'required', 'always' or 'never'.")
-    return FlowsSettings(**{**given, "BASE_URL": values.BASE_URL.rstrip("/")})
+    if not values.LOGOUT_RETRY_SECONDS or any(not s > 0 for s in values.LOGOUT_RETRY_SECONDS):
+        raise ImproperlyConfigured("OIDC_FLOWS['LOGOUT_RETRY_SECONDS'] must be a non-empty list of positive numbers.")
+    return FlowsSettings(
+        **{**given, "BASE_URL": values.BASE_URL.rstrip("/"), "LOGOUT_RETRY_SECONDS": tuple(values.LOGOUT_RETRY_SECONDS)}
+    )
 
 
 @receiver(setting_changed)

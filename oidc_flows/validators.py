@@ -260,6 +260,7 @@ class FlowsValidator(OAuth2Validator):
             amr=" ".join(state(request, "amr") or ()),
             acr=state(request, "acr") or "",
             dpop_jkt=authorization_dpop_jkt(request),
+            sid=state(request, "sid") or "",
         )
 
     def validate_code(self, client_id, code, client, request: OAuthRequest, *args, **kwargs) -> bool:
@@ -287,6 +288,7 @@ class FlowsValidator(OAuth2Validator):
         request.user = grant.user
         request.auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
         request.amr, request.acr = grant.amr.split(), grant.acr
+        request.sid = grant.sid
         if grant.nonce:
             request.nonce = grant.nonce
         return True
@@ -506,6 +508,16 @@ class FlowsValidator(OAuth2Validator):
         amr = list(amr or ["pwd"])
         return amr, acr or authn_policies.acr_for(amr)
 
+    def _sid(self, request: OAuthRequest) -> str:
+        """The IdP session behind this token (Front-Channel §3, Back-Channel §2.1): the request's, its code's or
+        its family's code's; none for grants without a browser session (password)."""
+        if sid := state(request, "sid"):
+            return str(sid)
+        previous = state(request, "refresh_token_instance")
+        if previous is not None and previous.grant_id and previous.grant is not None:
+            return previous.grant.sid
+        return ""
+
     def get_id_token_dictionary(self, token, token_handler, request: OAuthRequest) -> tuple[dict[str, Any], datetime]:
         lifetime = tokens.id_token_lifetime()
         expires = timezone.now() + timedelta(seconds=lifetime)
@@ -517,6 +529,8 @@ class FlowsValidator(OAuth2Validator):
             "jti": str(uuid.uuid4()),
         }
         payload["amr"], payload["acr"] = self._amr_and_acr(request)
+        if sid := self._sid(request):
+            payload["sid"] = sid
         return payload, expires
 
     def finalize_id_token(self, id_token: dict, token: dict, token_handler, request: OAuthRequest) -> str:

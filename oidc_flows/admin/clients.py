@@ -28,6 +28,7 @@ from . import actions, security
 from .forms import (
     ADMIN_CSS,
     ADMIN_JS,
+    LOGOUT_FIELDS,
     REQUEST_FIELDS,
     TYPE_DESCRIPTIONS,
     TYPE_SHORT_NAMES,
@@ -146,6 +147,21 @@ REQUEST_FIELDSET: Final = (
 )
 
 
+#: OIDC Back-Channel and Front-Channel Logout 1.0, for applications that sign users in.
+LOGOUT_FIELDSET: Final = (
+    _("Logout"),
+    {
+        "fields": LOGOUT_FIELDS,
+        "description": _(
+            "When a user's IdP session ends (they sign out here or at another application, an administrator "
+            "ends it), the application is told: a signed logout token POSTed to its back-channel URI (retried "
+            "until it answers; see Back-channel logout deliveries), and/or its front-channel URI loaded in an "
+            "invisible iframe of the signed-out page."
+        ),
+    },
+)
+
+
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
     form = ApplicationForm
@@ -233,6 +249,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         fieldsets.append(DPOP_FIELDSET)
         if policy.APP_TYPES[app_type].redirects:
             fieldsets.append(REQUEST_FIELDSET)
+            fieldsets.append(LOGOUT_FIELDSET)
         if obj is not None:
             fieldsets.insert(1, ("Credentials", {"fields": ("type_label", "origin", "secret_status")}))
             fieldsets.append(("Where it is used", {"fields": ("servers", "tokens")}))

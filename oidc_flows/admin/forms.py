@@ -135,6 +135,13 @@ SIGNING_ALG_CHOICES: Final = [("", _("Any allowed algorithm"))] + [
 ]
 #: Pushed authorization requests (RFC 9126) and request objects (RFC 9101): their own fieldset.
 REQUEST_FIELDS: Final = ("request_uris", "require_pushed_authorization_requests", "require_signed_request_object")
+#: OIDC Back-Channel and Front-Channel Logout 1.0 (oidc_flows.applogout): their own fieldset.
+LOGOUT_FIELDS: Final = (
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
+    "frontchannel_logout_uri",
+    "frontchannel_logout_session_required",
+)
 
 
 def clean_request_uris(value: str) -> str:
@@ -207,7 +214,7 @@ class ApplicationForm(forms.ModelForm):
 
     class Meta:
         model = Application
-        fields = APPLICATION_FIELDS + REQUEST_FIELDS
+        fields = APPLICATION_FIELDS + REQUEST_FIELDS + LOGOUT_FIELDS
         labels = {"skip_authorization": "Skip consent (first-party)", "client_id": "Client ID"}
         help_texts = {
             "name": "Shown to users on the consent page.",

@@ -16,6 +16,7 @@ from .access import AccessPolicy, PolicyRule
 from .claims import Claim
 from .clients import Application
 from .keys import KeyAlg, KeyStatus, SigningKey
+from .logout import LogoutDelivery
 from .registration import InitialAccessToken
 from .requests import OneTimeUse, PushedAuthorizationRequest
 from .servers import AuthorizationServer, Scope
@@ -47,6 +48,7 @@ __all__ = [
     "InitialAccessToken",
     "KeyAlg",
     "KeyStatus",
+    "LogoutDelivery",
     "OneTimeUse",
     "PushedAuthorizationRequest",
     "RefreshToken",

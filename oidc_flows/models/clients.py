@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -82,6 +84,36 @@ class Application(AbstractApplication):
         _("require DPoP"),
         default=False,
         help_text=_("Tokens are issued to this application only with a DPoP proof, and bound to its key."),
+    )
+    # -- logout that reaches the application (OIDC Back-Channel / Front-Channel Logout 1.0) ---------
+    # The names are the registration metadata's (Back-Channel §2.2, Front-Channel §2).
+    backchannel_logout_uri = models.CharField(
+        _("back-channel logout URI"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "When a user's IdP session ends, a signed logout token is POSTed here (https; http only on a "
+            "loopback address). Retried until the application answers 2xx."
+        ),
+    )
+    backchannel_logout_session_required = models.BooleanField(
+        _("back-channel logout needs sid"),
+        default=False,
+        help_text=_("The application needs the session id (sid) in logout tokens; they always carry it here."),
+    )
+    frontchannel_logout_uri = models.CharField(
+        _("front-channel logout URI"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Loaded in an invisible iframe on the signed-out page. Same scheme, host and port as one of "
+            "the redirect URIs."
+        ),
+    )
+    frontchannel_logout_session_required = models.BooleanField(
+        _("front-channel logout needs iss and sid"),
+        default=False,
+        help_text=_("The iframe's URL carries the issuer (iss) and the session id (sid) as query parameters."),
     )
 
     # -- dynamic client registration (RFC 7591, RFC 7592; oidc_flows.dcr) ------------------------------
@@ -172,11 +204,16 @@ class Application(AbstractApplication):
                 errors.setdefault("post_logout_redirect_uris", []).append(
                     _("%(uri)s is not allowed for this type of application.") % {"uri": uri}
                 )
+        errors |= logout_uri_errors(self)
         needs_redirect = self.grant_type_set & {policy.Grant.AUTHORIZATION_CODE, policy.Grant.IMPLICIT}
         if rule.redirects and needs_redirect and not uris:
             errors.setdefault("redirect_uris", []).append(_("Register at least one redirect URI."))
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def holds_logout_uris(self) -> bool:
+        return bool(self.backchannel_logout_uri or self.frontchannel_logout_uri)
 
     def requires_par(self, server) -> bool:
         """Whether /authorize takes this application's requests only through /par on ``server``."""
@@ -204,3 +241,34 @@ class Application(AbstractApplication):
 
     def is_usable(self, request) -> bool:
         return self.is_active
+
+
+def _origin(uri: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(uri)
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
+
+
+def logout_uri_errors(app: Application) -> dict[str, list[str]]:
+    """Why ``app``'s logout URIs cannot be used, by field.
+
+    Back-Channel §2.2 and Front-Channel §2: absolute, no fragment, https (we allow plain http only on a
+    loopback address, as for redirect URIs: a logout token or a session id never crosses a network
+    in clear). Front-Channel §2: "The domain, port, and scheme of this URL MUST be the same as that of
+    a registered Redirection URI value."
+    """
+    errors: dict[str, list[str]] = {}
+    usable = (policy.Redirect.HTTPS, policy.Redirect.LOOPBACK)
+    for name in ("backchannel_logout_uri", "frontchannel_logout_uri"):
+        uri = getattr(app, name)
+        if uri and redirects.classify(uri) not in usable:
+            errors[name] = [
+                _("Use an https URL without a fragment (plain http only for 127.0.0.1, [::1] or localhost).")
+            ]
+    front = app.frontchannel_logout_uri
+    if front and "frontchannel_logout_uri" not in errors:
+        if _origin(front) not in {_origin(uri) for uri in app.redirect_uris.split()}:
+            errors["frontchannel_logout_uri"] = [
+                _("Use the scheme, host and port of one of the application's redirect URIs.")
+            ]
+    return errors

@@ -51,6 +51,9 @@ class Grant(AbstractGrant):
     token_family = models.UUIDField(null=True, blank=True)
     #: RFC 9449 §10: the JWK thumbprint the code is bound to (``dpop_jkt`` at /authorize or /par).
     dpop_jkt = models.CharField(max_length=64, blank=True, default="")
+    #: The ``sid`` of the IdP session the code was issued in (Front-Channel Logout §3, Back-Channel §2.1):
+    #: the ID tokens of this code, and of the refreshes of its family, carry it.
+    sid = models.CharField(max_length=64, blank=True, default="")
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"

@@ -30,7 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.http import require_POST, require_safe
 
-from .. import revocation, sessions
+from .. import applogout, revocation, sessions
 from ..authn import events, policies
 from ..authn.errors import AuthnError
 from ..authn.factors import recovery_codes
@@ -174,8 +174,10 @@ def end_session(request: HttpRequest, sid: UUID) -> HttpResponse:
     """Sign one of the user's browsers out; ending this browser's session is signing out."""
     record = get_object_or_404(BrowserSession, sid=sid, user=request.user)
     if record.session_key == request.session.session_key:
-        logout(request)
-        return render(request, "oidc_flows/logged_out.html")
+        logout(request)  # the applications are told (oidc_flows.applogout): the page carries the iframes
+        return render(
+            request, "oidc_flows/logged_out.html", {"frontchannel_logouts": applogout.frontchannel_of(request)}
+        )
     sessions.end_session(record)
     return redirect("oidc_flows:account")
 

@@ -306,6 +306,7 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
 
     def issue(self, request: HttpRequest, scopes: list[str], credentials: dict, client: Application) -> HttpResponse:
         credentials["auth_time"] = sessions.auth_time(request)
+        credentials["sid"] = sessions.current_sid(request)  # the IdP session, for the ID token's sid claim
         credentials["amr"] = authn_browser.amr(request)
         credentials["acr"] = authn_policies.acr_for(
             credentials["amr"], authn_policies.requested_acr(request.GET.get("acr_values", ""))

@@ -13,6 +13,8 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.clickjacking import xframe_options_deny
 
+from .. import applogout
+
 
 #: Longer than any username or e-mail address (RFC 5321 §4.5.3.1.3: 254); a longer hint is ignored.
 MAX_LOGIN_HINT = 254
@@ -45,4 +47,18 @@ class LoginView(View):
 
 @method_decorator(xframe_options_deny, name="dispatch")
 class LogoutView(auth_views.LogoutView):
+    """``/logout/``: the hosted sign-out (POST). The signed-out page loads the applications'
+    front-channel logout URIs (oidc_flows.applogout); with a ``next`` page it continues there afterwards."""
+
     template_name = "oidc_flows/logged_out.html"
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 302 and applogout.frontchannel_of(request):
+            # The iframes first, then the page asked for (already checked to be safe by get_success_url).
+            context = self.get_context_data(continue_url=response["Location"])
+            return self.render_to_response(context)
+        return response
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(frontchannel_logouts=applogout.frontchannel_of(self.request), **kwargs)

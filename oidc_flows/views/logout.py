@@ -12,6 +12,9 @@ application and server at once. Decisions:
 - The user confirms unless a valid hint names the signed-in user (§2: the OP "MUST ask the
   End-User" when it has no such hint). A request we cannot verify is shown as such, never
   redirected, and the user may still sign out from it.
+- Every application of the ended session is told (oidc_flows.applogout): back-channel logout tokens
+  are sent in the background, and the signed-out page carries the front-channel iframes before it
+  continues to the ``post_logout_redirect_uri``.
 - Tokens are not revoked: access tokens are short-lived, and refresh tokens exist only where the
   user granted ``offline_access``, i.e. access while they are not signed in (Keycloak and Okta keep
   offline tokens too). Withdrawing consent on ``/account/`` revokes them.
@@ -37,7 +40,7 @@ from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.http import OAuth2ResponseRedirect
 
-from .. import redirects, sessions
+from .. import applogout, redirects, sessions
 from ..models import Application
 from .authorize import add_params
 from .mixins import ServerBoundMixin
@@ -141,15 +144,21 @@ class EndSessionView(ServerBoundMixin, View):
 
     def finish(self, request: HttpRequest, logout_request: LogoutRequest) -> HttpResponse:
         """Back to the application when it is safe (§3), otherwise our signed-out page."""
+        frames = applogout.frontchannel_of(request)
+        continue_url = None
         if logout_request.redirect_uri and not logout_request.problem:
             uri = logout_request.redirect_uri
             if state := logout_request.params.get("state"):
                 uri = add_params(uri, {"state": state}, "query")
-            return OAuth2ResponseRedirect(uri, [urlsplit(uri).scheme.lower()])
+            if not frames:
+                return OAuth2ResponseRedirect(uri, [urlsplit(uri).scheme.lower()])
+            continue_url = uri  # Front-Channel §3: the iframes load first, then the page continues there
         context = {
             "application": logout_request.client,
             "problem": logout_request.problem,
             "notice": logout_request.notice,
+            "frontchannel_logouts": frames,
+            "continue_url": continue_url,
         }
         status = 400 if logout_request.problem else 200
         return render(request, "oidc_flows/logged_out.html", context, status=status)

@@ -303,3 +303,21 @@ def test_the_command_issues_a_token_shown_once_and_revokes_it(api):
 
     call_command("oidc_issue_registration_token", "x", "--revoke", row.prefix, stdout=io.StringIO())
     assert register(api, WEB, token).status_code == 401
+
+
+def test_logout_uris_are_registered_and_only_over_https(api):
+    logout = {
+        "backchannel_logout_uri": "https://rp.example/backchannel",
+        "backchannel_logout_session_required": True,
+        "frontchannel_logout_uri": "https://rp.example/frontchannel",
+    }
+    info = register(api, WEB | logout, issued()).json()
+    app = Application.objects.get(client_id=info["client_id"])
+    assert (app.backchannel_logout_uri, app.backchannel_logout_session_required) == (
+        logout["backchannel_logout_uri"],
+        True,
+    )
+    assert info["frontchannel_logout_uri"] == logout["frontchannel_logout_uri"]
+    # A self-registered client never makes the IdP post to a loopback or plain-http address.
+    loopback = register(api, WEB | {"backchannel_logout_uri": "http://127.0.0.1:8080/bc"}, issued())
+    assert loopback.status_code == 400 and loopback.json()["error"] == "invalid_client_metadata"

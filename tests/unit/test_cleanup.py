@@ -145,6 +145,7 @@ def test_expired_and_dead_rows_go(owner):
         "revocation list entries": 1,
         "pushed authorization requests": 1,
         "used assertion and proof ids": 1,
+        "finished logout deliveries": 0,
     }
 
 

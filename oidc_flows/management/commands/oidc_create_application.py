@@ -43,6 +43,15 @@ class Command(BaseCommand):
             choices=sorted({alg for algs in policy.CLIENT_ASSERTION_ALGS.values() for alg in algs}),
             help="The one algorithm of its client assertions; default: any the method allows.",
         )
+        # OIDC Back-Channel / Front-Channel Logout 1.0 (oidc_flows.applogout).
+        parser.add_argument("--backchannel-logout-uri", default="", help="Where logout tokens are POSTed.")
+        parser.add_argument(
+            "--backchannel-logout-session-required", action="store_true", help="The application needs sid."
+        )
+        parser.add_argument("--frontchannel-logout-uri", default="", help="Loaded in an iframe on sign-out.")
+        parser.add_argument(
+            "--frontchannel-logout-session-required", action="store_true", help="The iframe URL carries iss and sid."
+        )
         parser.add_argument("--allowed-origin", action="append", default=[], dest="allowed_origins")
         parser.add_argument("--skip-consent", action="store_true", help="First-party app: no consent page.")
         parser.add_argument(
@@ -77,6 +86,10 @@ class Command(BaseCommand):
                 jwks=self._jwks(o["jwks"]),
                 jwks_uri=o["jwks_uri"],
                 token_endpoint_auth_signing_alg=o["auth_signing_alg"],
+                backchannel_logout_uri=o["backchannel_logout_uri"],
+                backchannel_logout_session_required=o["backchannel_logout_session_required"],
+                frontchannel_logout_uri=o["frontchannel_logout_uri"],
+                frontchannel_logout_session_required=o["frontchannel_logout_session_required"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
