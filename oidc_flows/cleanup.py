@@ -20,6 +20,8 @@ What goes, in this order, and why it is safe:
    spent or expired one is refused the same whether its row is there or not.
 7. Sign-in events older than ``EVENT_RETENTION`` (90 days, as Okta's System Log keeps them).
 8. Entries of the revocation list of JWT access tokens whose tokens have all expired.
+9. Device authorizations (RFC 8628) past ``expires``: a device_code then answers ``expired_token``
+   while its row is there and ``invalid_grant`` once it is gone; either way it issues nothing.
 
 DOT's ``clear_expired`` does not fit as is: it deletes every expired grant, knows refresh token
 expiry only from a global setting and re-counts the whole table after every batch. The queries
@@ -46,6 +48,7 @@ from .models import (
     AccessToken,
     AuthEvent,
     BrowserSession,
+    DeviceAuthorization,
     Grant,
     IDToken,
     OneTimeToken,
@@ -131,6 +134,10 @@ def expired_pushed_requests(now: datetime, grace: timedelta) -> QuerySet:
     return PushedAuthorizationRequest.objects.filter(expires__lt=now)
 
 
+def expired_device_authorizations(now: datetime, grace: timedelta) -> QuerySet:
+    return DeviceAuthorization.objects.filter(expires__lt=now)
+
+
 def expired_one_time_values(now: datetime, grace: timedelta) -> QuerySet:
     return OneTimeUse.objects.filter(expires__lt=now)
 
@@ -147,6 +154,7 @@ TARGETS = (
     Target("sign-in events", old_events),
     Target("revocation list entries", expired_revocations),
     Target("pushed authorization requests", expired_pushed_requests),
+    Target("device authorizations", expired_device_authorizations),
     Target("used assertion and proof ids", expired_one_time_values),
 )
 

@@ -36,6 +36,7 @@ class Grant(StrEnum):
     PASSWORD = "password"
     CLIENT_CREDENTIALS = "client_credentials"
     REFRESH_TOKEN = "refresh_token"
+    DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 
 
 class Issued(StrEnum):
@@ -89,7 +90,7 @@ APP_TYPES: Final = MappingProxyType({
     #                            label                       confidential default grants                                   optional grants                           pkce   redirect URIs
     AppType.WEB:     AppTypeRule("Web application",          True,  frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT, G.PASSWORD, G.CLIENT_CREDENTIALS}), False, frozenset({R.HTTPS, R.LOOPBACK})),
     AppType.SPA:     AppTypeRule("Single-page application",  False, frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT}),                              True,  frozenset({R.HTTPS, R.LOOPBACK})),
-    AppType.NATIVE:  AppTypeRule("Native application",       False, frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT, G.PASSWORD}),                  True,  frozenset({R.HTTPS, R.LOOPBACK, R.CUSTOM})),
+    AppType.NATIVE:  AppTypeRule("Native application",       False, frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT, G.PASSWORD, G.DEVICE_CODE}),   True,  frozenset({R.HTTPS, R.LOOPBACK, R.CUSTOM})),
     AppType.SERVICE: AppTypeRule("Service (machine-to-machine)", True, frozenset({G.CLIENT_CREDENTIALS}),               frozenset(),                                           False, frozenset()),
 })
 
@@ -111,6 +112,7 @@ GRANTS: Final = MappingProxyType({
     G.CLIENT_CREDENTIALS: GrantRule("client credentials",              False,   None,          None),  # never an ID or refresh token
     G.PASSWORD:           GrantRule("resource owner password",         True,    "openid",      "offline_access"),
     G.REFRESH_TOKEN:      GrantRule("refresh token",                   True,    "openid",      "offline_access"),
+    G.DEVICE_CODE:        GrantRule("device authorization",            True,    "openid",      "offline_access"),  # RFC 8628
 })
 # The implicit grant has no /token step: its tokens come from /authorize (RESPONSE_TYPES).
 TOKEN_ENDPOINT_GRANTS: Final = frozenset(GRANTS)

@@ -41,6 +41,10 @@ class FlowsSettings:
     #: "required" (applications that must use DPoP: their own switch or a FAPI 2.0 server),
     #: "always" (every DPoP proof) or "never".
     DPOP_NONCES: str = "required"
+    #: Lifetime of a device authorization's device_code and user_code, in seconds (RFC 8628 §3.2 expires_in).
+    DEVICE_CODE_SECONDS: int = 600
+    #: Seconds a device waits between polls of /token (RFC 8628 §3.2 interval; 5 when absent).
+    DEVICE_CODE_INTERVAL: int = 5
 
 
 @functools.cache

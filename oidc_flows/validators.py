@@ -21,7 +21,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749 import errors
 
-from . import access, claims, clientauth, consent, dpop, policy, profiles, replay, sessions, snapshots, tokens
+from . import access, claims, clientauth, consent, device, dpop, policy, profiles, replay, sessions, snapshots, tokens
 from .authn import machine as authn_machine
 from .authn import policies as authn_policies
 from .models import AccessToken, Application, AuthorizationServer, Grant, RefreshToken
@@ -188,6 +188,10 @@ class FlowsValidator(OAuth2Validator):
         request.amr = ["pwd"]
         request.token_family = uuid.uuid4()  # its tokens, and the refreshes after them, are one family
         return True
+
+    def validate_device_code(self, client_id, code, request: OAuthRequest, *args, **kwargs) -> str | None:
+        """RFC 8628 §3.5: where the device's request stands (oidc_flows.device); redeems it once approved."""
+        return device.poll(self, code, request)
 
     # -- access policies (access.py) -------------------------------------------------------------
     def decide(self, request: OAuthRequest) -> access.Decision:

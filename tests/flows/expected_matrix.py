@@ -13,6 +13,8 @@ GRANTS = {
     "implicit":           ("optional", "optional", "optional", "never"),
     "password":           ("optional", "never",    "optional", "never"),
     "client_credentials": ("optional", "never",    "never",    "default"),
+    # RFC 8628: for input-constrained devices and command-line tools, which are native applications.
+    "urn:ietf:params:oauth:grant-type:device_code": ("never", "never", "optional", "never"),
 }
 APP_TYPES = ("web", "spa", "native", "service")
 
