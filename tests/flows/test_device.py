@@ -17,7 +17,8 @@ import requests
 from django.utils import timezone
 
 from oidc_flows import claims, cleanup, device, policy
-from oidc_flows.models import DeviceAuthorization, DeviceStatus
+from oidc_flows.models import AuthorizationServer, DeviceAuthorization, DeviceStatus
+from tests.authn import test_pages_browser as pages_browser
 from tests.factories import PASSWORD, make_client
 from tests.support.jose import verify_jwt
 from tests.support.oauth import Browser
@@ -25,6 +26,10 @@ from tests.support.oauth import Browser
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SCENARIO = {"server": "default", "scopes": "openid profile offline_access"}
+
+
+# Chromium and axe-core as tests/authn drives them (skipped, saying why, without them).
+chromium, localhost, tab, axe = pages_browser.chromium, pages_browser.localhost, pages_browser.tab, pages_browser.axe
 
 
 @pytest.fixture
@@ -256,6 +261,34 @@ def test_activate_requires_the_csrf_token(base_url, user):
     response = requests.post(f"{base_url}/activate", data={"user_code": "BBBB-BBBB"}, timeout=10)
 
     assert response.status_code == 403
+
+
+def test_activate_pages_in_chromium_pass_axe(tab, axe, tv):
+    """The three pages, as alice sees them, against WCAG 2.1 AA (axe-core), in light and dark mode."""
+    _code, row = device._store(AuthorizationServer.objects.get(server_id="default"), tv, ["openid", "profile"])
+    page = tab
+    page.goto("/activate")
+    page.fill("#id_user_code", "BBBB-BBBB")
+    page.click("button[type=submit]:has-text('Continue')")
+    page.wait_for_selector("#page-error")
+    pages_browser.assert_accessible(page, "device-activate-error")
+
+    page.goto(f"/activate?user_code={device.display(row.user_code).lower()}")
+    assert page.input_value("#id_user_code") == device.display(row.user_code)
+    pages_browser.assert_accessible(page, "device-activate")
+    page.click("button[type=submit]:has-text('Continue')")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]:has-text('Sign in')")
+    page.wait_for_selector("button[value=allow]")
+    pages_browser.assert_accessible(page, "device-consent")
+    page.click("button[value=allow]")
+    page.wait_for_selector("#device-done-heading")
+    pages_browser.assert_accessible(page, "device-done")
+
+    assert "You may now return to your device." in page.text_content("main")
+    row.refresh_from_db()
+    assert row.status == DeviceStatus.APPROVED and row.user.username == "alice" and row.amr == "pwd"
 
 
 # -- user codes and clean-up --------------------------------------------------------------------------
