@@ -2,12 +2,13 @@
 
 Registration happens on import: ``servers`` (authorization servers, scopes, claims, token preview),
 ``clients`` (applications), ``access`` (access policies and rules), ``keys`` (signing keys,
-read-only), ``tokens`` (access and refresh tokens), ``users`` (users, groups, sessions, consents,
-factors); the sign-in's policies, trusted origins, factors and events register in ``oidc_flows.authn.admin``.
+read-only), ``tokens`` (access and refresh tokens), ``devices`` (device authorizations, read-only),
+``users`` (users, groups, sessions, consents, factors); the sign-in's policies, trusted origins, factors
+and events register in ``oidc_flows.authn.admin``.
 """
 
 from ..authn import admin as authn_admin  # noqa: F401  (registers the sign-in ModelAdmins)
-from . import access, clients, keys, servers, tokens, users  # noqa: F401  (registers the ModelAdmins)
+from . import access, clients, devices, keys, servers, tokens, users  # noqa: F401  (registers the ModelAdmins)
 from .forms import ApplicationForm, TokenPreviewForm
 
 

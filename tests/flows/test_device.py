@@ -331,3 +331,15 @@ def test_cleanup_deletes_expired_requests(default_server, tv):
 
     assert counts["device authorizations"] == 1
     assert DeviceAuthorization.objects.count() == 1
+
+
+def test_admin_lists_device_authorizations_read_only(default_server, tv, admin_client):
+    start(default_server, tv)
+    row = DeviceAuthorization.objects.get()
+
+    listing = admin_client.get("/admin/oidc_flows/deviceauthorization/")
+    detail = admin_client.get(f"/admin/oidc_flows/deviceauthorization/{row.pk}/change/")
+
+    assert listing.status_code == 200 and device.display(row.user_code) in listing.content.decode()
+    assert detail.status_code == 200 and row.device_code_hash not in detail.content.decode()
+    assert 'name="_save"' not in detail.content.decode()  # nothing to edit
