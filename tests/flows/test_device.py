@@ -17,7 +17,7 @@ import requests
 from django.utils import timezone
 
 from oidc_flows import claims, cleanup, device, policy
-from oidc_flows.models import AuthorizationServer, DeviceAuthorization, DeviceStatus
+from oidc_flows.models import AuthorizationServer, DeviceAuthorization, DeviceStatus, SignOnPolicy, SignOnRule
 from tests.authn import test_pages_browser as pages_browser
 from tests.factories import PASSWORD, make_client
 from tests.support.jose import verify_jwt
@@ -255,6 +255,39 @@ def test_guessing_user_codes_is_rate_limited(default_server, tv, browser, settin
     assert limited.status_code == 429 and "Too many attempts" in limited.text
     assert int(limited.headers["Retry-After"]) >= 1
     assert DeviceAuthorization.objects.get().status == DeviceStatus.PENDING
+
+
+@pytest.fixture
+def no_tvs(tv):
+    """A sign-on rule that denies the device's application; everything else stays open."""
+    SignOnPolicy.objects.all().delete()  # the migration's default policy, unless a flush removed it already
+    policy = SignOnPolicy.objects.create(name="Default Policy", priority=1000)
+    rule = SignOnRule.objects.create(policy=policy, name="No TVs", priority=1, access="deny")
+    rule.applications.set([tv])
+    SignOnRule.objects.create(policy=policy, name="Everyone else", priority=2)
+    return rule
+
+
+def test_a_sign_on_rule_denying_the_application_refuses_a_signed_in_user(default_server, tv, user, browser, no_tvs):
+    assert browser.sign_in().status_code == 302  # signed in elsewhere, for no application in particular
+    codes = start(default_server, tv).json()
+
+    page = answer(browser, codes["user_code"])
+
+    assert page.status_code == 403 and "does not allow you to use this application" in page.text
+    assert error_of(poll(default_server, tv, codes["device_code"])) == "access_denied"
+
+
+def test_the_sign_in_for_a_device_applies_its_applications_sign_on_rule(default_server, tv, user, browser, no_tvs):
+    codes = start(default_server, tv).json()
+    page = browser.get(f"{browser.base_url}/activate")
+    browser.post_form(f"{browser.base_url}/activate", page, {"user_code": codes["user_code"]})
+    login = browser.follow(f"{browser.base_url}/activate/confirm")
+
+    refused = browser.post_form(login.url, login, {"username": "alice", "password": PASSWORD})
+
+    assert refused.status_code == 200 and 'id="page-error"' in refused.text  # the sign-in page says no
+    assert error_of(poll(default_server, tv, codes["device_code"])) == "authorization_pending"
 
 
 def test_activate_requires_the_csrf_token(base_url, user):
