@@ -74,6 +74,7 @@ OIDC_FLOWS_LEAN = {
     "VIEWS": [
         *(f"oidc_flows:{name}" for name in ("token", "introspect", "revoke", "keys", "userinfo")),
         "oidc_flows:par",  # RFC 9126: client-authenticated like /token, no session
+        "oidc_flows:device-authorize",  # RFC 8628 §3.1: likewise
         *(f"oidc_flows:{name}" for name in ("openid-configuration", "oauth-authorization-server")),
         *(f"oidc_flows:{name}" for name in ("rfc8414-metadata", "rfc8414-openid-configuration")),
         "healthz",
@@ -213,6 +214,9 @@ OIDC_FLOWS = {
     "DPOP_NONCES": env.str("IDP_DPOP_NONCES", default="required"),
     # Dynamic client registration without an initial access token (SECURITY.md: off unless you mean it).
     "OPEN_REGISTRATION": env.bool("IDP_OPEN_REGISTRATION", default=False),
+    # RFC 8628: seconds a device polls /token apart, and how long its user code lives.
+    "DEVICE_CODE_INTERVAL": env.int("IDP_DEVICE_CODE_INTERVAL", default=5),
+    "DEVICE_CODE_SECONDS": env.int("IDP_DEVICE_CODE_SECONDS", default=600),
 }
 if rp_id := env.str("IDP_WEBAUTHN_RP_ID", default=""):
     OIDC_FLOWS["WEBAUTHN_RP_ID"] = rp_id  # passkeys need a domain name; the host of IDP_BASE_URL by default

@@ -22,6 +22,8 @@ What goes, in this order, and why it is safe:
 8. Entries of the revocation list of JWT access tokens whose tokens have all expired.
 9. Back-channel logout deliveries finished (delivered, or failed after every retry) longer than
    ``grace`` ago: the admin shows them until then.
+10. Device authorizations (RFC 8628) past ``expires``: a device_code then answers ``expired_token``
+   while its row is there and ``invalid_grant`` once it is gone; either way it issues nothing.
 
 DOT's ``clear_expired`` does not fit as is: it deletes every expired grant, knows refresh token
 expiry only from a global setting and re-counts the whole table after every batch. The queries
@@ -48,6 +50,7 @@ from .models import (
     AccessToken,
     AuthEvent,
     BrowserSession,
+    DeviceAuthorization,
     Grant,
     IDToken,
     LogoutDelivery,
@@ -134,6 +137,10 @@ def expired_pushed_requests(now: datetime, grace: timedelta) -> QuerySet:
     return PushedAuthorizationRequest.objects.filter(expires__lt=now)
 
 
+def expired_device_authorizations(now: datetime, grace: timedelta) -> QuerySet:
+    return DeviceAuthorization.objects.filter(expires__lt=now)
+
+
 def expired_one_time_values(now: datetime, grace: timedelta) -> QuerySet:
     return OneTimeUse.objects.filter(expires__lt=now)
 
@@ -157,6 +164,7 @@ TARGETS = (
     Target("sign-in events", old_events),
     Target("revocation list entries", expired_revocations),
     Target("pushed authorization requests", expired_pushed_requests),
+    Target("device authorizations", expired_device_authorizations),
     Target("used assertion and proof ids", expired_one_time_values),
     Target("finished logout deliveries", finished_logout_deliveries),
 )

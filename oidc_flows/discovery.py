@@ -63,6 +63,7 @@ def _base_metadata(server: AuthorizationServer) -> dict[str, Any]:
         # RFC 9126 §5 and RFC 9101 §10.5: pushed requests and signed request objects, by value or by a
         # request_uri that is ours (PAR) or that the application registered.
         "pushed_authorization_request_endpoint": url("par"),
+        "device_authorization_endpoint": url("device/authorize"),  # RFC 8628 §4
         "require_pushed_authorization_requests": server.requires_par,
         "request_parameter_supported": True,
         "request_uri_parameter_supported": True,
@@ -82,6 +83,8 @@ def _profile_overrides(server: AuthorizationServer, doc: dict[str, Any]) -> dict
     profile = server.profile
     if profile is None:
         return doc
+    if policy.Grant.DEVICE_CODE not in profile.grants:  # RFC 8628 §4: no grant, no endpoint
+        doc = {k: v for k, v in doc.items() if k != "device_authorization_endpoint"}
     return doc | {
         "response_types_supported": sorted(t for t in doc["response_types_supported"] if t in profile.response_types),
         "grant_types_supported": sorted(g for g in doc["grant_types_supported"] if g in profile.grants),

@@ -10,6 +10,10 @@ from typing import Any
 from . import policy
 
 
+#: Grants whose flow starts at another endpoint than /token.
+_FIRST_ENDPOINT = {policy.Grant.DEVICE_CODE: "/device/authorize, then /token"}  # RFC 8628 §3.1, §3.4
+
+
 def _availability(app_type: policy.AppType, grant: policy.Grant) -> str:
     rule = policy.APP_TYPES[app_type]
     if grant in rule.default_grants:
@@ -45,7 +49,7 @@ def build() -> dict[str, Any]:
         {
             "grant_type": g.value,
             "flow": policy.GRANTS[g].flow if g in policy.GRANTS else "implicit",
-            "endpoint": "/token" if g in policy.TOKEN_ENDPOINT_GRANTS else "/authorize",
+            "endpoint": _FIRST_ENDPOINT.get(g) or ("/token" if g in policy.TOKEN_ENDPOINT_GRANTS else "/authorize"),
             "tokens": _token_endpoint_tokens(g) if g in policy.GRANTS else ["see response types"],
             "availability": {t.value: _availability(t, g) for t in policy.APP_TYPES},
         }

@@ -52,6 +52,7 @@ class Grant(StrEnum):
     CLIENT_CREDENTIALS = "client_credentials"
     REFRESH_TOKEN = "refresh_token"
     TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 §2.1
+    DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 
 
 class Issued(StrEnum):
@@ -105,7 +106,7 @@ APP_TYPES: Final = MappingProxyType({
     #                            label                       confidential default grants                                   optional grants                           pkce   redirect URIs
     AppType.WEB:     AppTypeRule("Web application",          True,  frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT, G.PASSWORD, G.CLIENT_CREDENTIALS, G.TOKEN_EXCHANGE}), False, frozenset({R.HTTPS, R.LOOPBACK})),
     AppType.SPA:     AppTypeRule("Single-page application",  False, frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT}),                              True,  frozenset({R.HTTPS, R.LOOPBACK})),
-    AppType.NATIVE:  AppTypeRule("Native application",       False, frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT, G.PASSWORD}),                  True,  frozenset({R.HTTPS, R.LOOPBACK, R.CUSTOM})),
+    AppType.NATIVE:  AppTypeRule("Native application",       False, frozenset({G.AUTHORIZATION_CODE, G.REFRESH_TOKEN}), frozenset({G.IMPLICIT, G.PASSWORD, G.DEVICE_CODE}),   True,  frozenset({R.HTTPS, R.LOOPBACK, R.CUSTOM})),
     AppType.SERVICE: AppTypeRule("Service (machine-to-machine)", True, frozenset({G.CLIENT_CREDENTIALS}),               frozenset({G.TOKEN_EXCHANGE}),                         False, frozenset()),
 })
 
@@ -128,6 +129,7 @@ GRANTS: Final = MappingProxyType({
     G.PASSWORD:           GrantRule("resource owner password",         True,    "openid",      "offline_access"),
     G.REFRESH_TOKEN:      GrantRule("refresh token",                   True,    "openid",      "offline_access"),
     G.TOKEN_EXCHANGE:     GrantRule("token exchange (on behalf of)",   True,    None,          None),  # RFC 8693: access token only
+    G.DEVICE_CODE:        GrantRule("device authorization",            True,    "openid",      "offline_access"),  # RFC 8628
 })
 # The implicit grant has no /token step: its tokens come from /authorize (RESPONSE_TYPES).
 TOKEN_ENDPOINT_GRANTS: Final = frozenset(GRANTS)

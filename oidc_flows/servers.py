@@ -16,7 +16,7 @@ from oauthlib.oauth2.rfc6749.tokens import BearerToken, OAuth2Token
 from oauthlib.openid import Server
 from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OpenIDGrantTypeBase
 
-from . import dpop, exchange, policy, snapshots
+from . import device, dpop, exchange, policy, snapshots
 from .errors import ProtocolError
 from .models import AuthorizationServer, Scope
 from .models.servers import ORG_SERVER_ID
@@ -117,6 +117,8 @@ class FlowsServer(Server):
         self.bearer = self._default_token_type = self._tokens["Bearer"] = bearer
         self.password_grant = self._grant_types["password"] = PasswordGrant(request_validator)
         self._grant_types[policy.Grant.TOKEN_EXCHANGE] = exchange.TokenExchangeGrant(request_validator)  # RFC 8693
+        # RFC 8628 §3.4, with an ID token (oauthlib registers its OAuth 2.0-only grant under the same name).
+        self.device_code_grant = self._grant_types[policy.Grant.DEVICE_CODE] = device.DeviceCodeGrant(request_validator)
         for code_grant in (
             self.auth_grant,
             self.openid_connect_auth.proxy_target,

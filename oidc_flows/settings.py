@@ -52,6 +52,10 @@ class FlowsSettings:
     LOGOUT_TIMEOUT_SECONDS: float = 5.0
     #: How often each server process's delivery worker looks for due deliveries, in seconds.
     LOGOUT_SWEEP_SECONDS: float = 15.0
+    #: Lifetime of a device authorization's device_code and user_code, in seconds (RFC 8628 §3.2 expires_in).
+    DEVICE_CODE_SECONDS: int = 600
+    #: Seconds a device waits between polls of /token (RFC 8628 §3.2 interval; 5 when absent).
+    DEVICE_CODE_INTERVAL: int = 5
 
 
 @functools.cache

@@ -6,7 +6,7 @@ Include at the site root: the org server's discovery documents live at /.well-kn
 from django.urls import include, path, register_converter
 
 from . import converters, views
-from .views import account, dcr, flows
+from .views import account, dcr, device, flows
 
 
 register_converter(converters.ServerIdConverter, "server_id")
@@ -17,6 +17,7 @@ endpoints = [
     path("v1/authorize", views.AuthorizeView.as_view(), name="authorize"),
     path("v1/token", views.TokenView.as_view(), name="token"),
     path("v1/par", views.PushedAuthorizationRequestView.as_view(), name="par"),  # RFC 9126
+    path("v1/device/authorize", device.DeviceAuthorizationView.as_view(), name="device-authorize"),  # RFC 8628
     path("v1/keys", views.KeysView.as_view(), name="keys"),
     path("v1/userinfo", views.UserInfoView.as_view(), name="userinfo"),
     path("v1/introspect", views.IntrospectView.as_view(), name="introspect"),
@@ -43,6 +44,8 @@ urlpatterns = [
     path("account/consents/<int:pk>/withdraw", account.withdraw, name="account-withdraw-consent"),
     path("", include("oidc_flows.authn.urls")),  # /api/v1/authn..., /login/sessionCookieRedirect
     path("", include("oidc_flows.authn.urls_pages")),  # hosted sign-in, recovery and account pages
+    path("activate", device.activate, name="device-activate"),  # RFC 8628 §3.3: the user types the code here
+    path("activate/confirm", device.confirm, name="device-confirm"),
     path("flows", flows.flows_page, name="flows"),
     path("flows.json", flows.flows_json, name="flows-json"),
     # RFC 8414 §3.1: the well-known suffix inserted between host and issuer path.

@@ -21,7 +21,21 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749 import errors
 
-from . import access, claims, clientauth, consent, dpop, exchange, policy, profiles, replay, sessions, snapshots, tokens
+from . import (
+    access,
+    claims,
+    clientauth,
+    consent,
+    device,
+    dpop,
+    exchange,
+    policy,
+    profiles,
+    replay,
+    sessions,
+    snapshots,
+    tokens,
+)
 from .authn import machine as authn_machine
 from .authn import policies as authn_policies
 from .models import AccessToken, Application, AuthorizationServer, Grant, RefreshToken
@@ -197,6 +211,10 @@ class FlowsValidator(OAuth2Validator):
         """RFC 8693 §2.1: the subject (and actor) token, the target server, the scopes and both servers'
         access policies; sets the user, scopes and ``act`` of the token to issue (oidc_flows/exchange.py)."""
         exchange.validate(self.server, request, self.http_request)
+
+    def validate_device_code(self, client_id, code, request: OAuthRequest, *args, **kwargs) -> str | None:
+        """RFC 8628 §3.5: where the device's request stands (oidc_flows.device); redeems it once approved."""
+        return device.poll(self, code, request)
 
     # -- access policies (access.py) -------------------------------------------------------------
     def decide(self, request: OAuthRequest) -> access.Decision:

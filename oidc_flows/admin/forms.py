@@ -44,6 +44,8 @@ GRANT_HELP: Final = {
     policy.Grant.CLIENT_CREDENTIALS: "no user: the application authenticates with its own secret",
     policy.Grant.REFRESH_TOKEN: "new tokens without the user, from a refresh token (granted with offline_access)",
     policy.Grant.TOKEN_EXCHANGE: "an API trades a user's access token for one to call another API on their behalf",
+    policy.Grant.DEVICE_CODE: "TVs and command-line tools: the user types a short code on /activate on another "
+    "device, signs in and allows; the device polls /token (RFC 8628)",
 }
 
 REDIRECT_KINDS: Final = {
@@ -305,10 +307,12 @@ class ApplicationForm(forms.ModelForm):
         if policy.Grant.REFRESH_TOKEN in grants and not grants & {
             policy.Grant.AUTHORIZATION_CODE,
             policy.Grant.PASSWORD,
+            policy.Grant.DEVICE_CODE,
         }:
             self.add_error(
                 "grant_types",
-                "refresh_token needs authorization_code or password: refresh tokens are issued by those flows.",
+                "refresh_token needs authorization_code, password or device_code: refresh tokens are issued by "
+                "those flows.",
             )
         return data
 

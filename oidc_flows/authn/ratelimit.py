@@ -36,6 +36,8 @@ LIMITS: Final = MappingProxyType(
         "recovery": (Limit(3, 300), Limit(20, 300)),
         # Dynamic client registration (oidc_flows.dcr): per address only; the username limit is unused.
         "registration": (Limit(10, 60), Limit(10, 60)),
+        # /activate's user codes (RFC 8628 §5.1): per browser session (the "username" column), per address.
+        "user_code": (Limit(5, 60), Limit(30, 60)),
     }
 )
 
@@ -87,6 +89,12 @@ def limits(bucket: str) -> tuple[Limit, Limit]:
     if "address" in override:
         per_address = Limit(*override["address"])
     return per_user, per_address
+
+
+def over_limit(keys: list[tuple[str, Limit]]) -> int | None:
+    """Count one request under each ``(key, limit)``; the seconds to wait when one is over its limit, else None."""
+    over = [left for (_key, limit), (count, left) in zip(keys, _count_all(keys), strict=True) if count > limit.requests]
+    return max(max(over), 1) if over else None
 
 
 def check(request: HttpRequest, bucket: str, username: str | None = None) -> None:

@@ -15,6 +15,7 @@ from ..authn.models import (
 from .access import AccessPolicy, PolicyRule
 from .claims import Claim
 from .clients import Application
+from .devices import DeviceAuthorization, DeviceStatus
 from .keys import KeyAlg, KeyStatus, SigningKey
 from .logout import LogoutDelivery
 from .registration import InitialAccessToken
@@ -43,6 +44,8 @@ __all__ = [
     "AuthorizationServer",
     "BrowserSession",
     "Consent",
+    "DeviceAuthorization",
+    "DeviceStatus",
     "Grant",
     "IDToken",
     "InitialAccessToken",

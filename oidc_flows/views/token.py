@@ -33,7 +33,9 @@ class TokenView(ServerBoundMixin, dot.TokenView):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         # RFC 6749 §5.1/§5.2: every answer, including the errors oauthlib builds without it (e.g. "URL query
         # parameters are not allowed"), is no-store.
-        response = no_store(super().post(request, *args, **kwargs))
+        # Not DOT's post(): it answers the device_code grant from DOT's own DeviceGrant model; ours is an
+        # oauthlib grant like the others (oidc_flows.device).
+        response = no_store(self.authorization_flow_token_response(request, *args, **kwargs))
         if response.status_code == 401:
             # RFC 6749 §5.2: invalid_client answers with the scheme the client authenticates with
             # (oauthlib says "Bearer", which is for resource servers).

@@ -15,6 +15,8 @@ GRANTS = {
     "client_credentials": ("optional", "never",    "never",    "default"),
     # RFC 8693 (Okta's on-behalf-of): an API with its own credentials; public clients have none.
     "urn:ietf:params:oauth:grant-type:token-exchange": ("optional", "never", "never", "optional"),
+    # RFC 8628: for input-constrained devices and command-line tools, which are native applications.
+    "urn:ietf:params:oauth:grant-type:device_code": ("never", "never", "optional", "never"),
 }
 APP_TYPES = ("web", "spa", "native", "service")
 

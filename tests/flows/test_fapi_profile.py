@@ -111,6 +111,8 @@ def test_discovery_reflects_the_profile(bank, default_server):
     }
     # The switch is per server: default still offers what its clients may use.
     assert "token" in plain["response_types_supported"] and "password" in plain["grant_types_supported"]
+    # RFC 8628: the device grant is not in the profile, so neither is its endpoint.
+    assert "device_authorization_endpoint" in plain and "device_authorization_endpoint" not in fapi
 
 
 # -- /authorize ------------------------------------------------------------------------------------------

@@ -114,6 +114,12 @@ def make_clients(rp: str, spa: str) -> dict[str, Client]:
             options={"grant_types": code_and_refresh, "auth_method": "private_key_jwt"},
             private_key=ECKey.generate_key("P-256", private=True, auto_kid=True).as_dict(private=True),
         ),
+        # RFC 8628: a native application (a TV, a command-line tool) an administrator enabled for the device grant.
+        "openid-client-device": Client(
+            "openid-client-device",
+            "native",
+            options={"grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"]},
+        ),
         # RFC 7523: a web client that proves itself with its private key, a service with an HMAC of its secret.
         "private-key-jwt": Client(
             "authlib-private-key-jwt",
@@ -226,6 +232,7 @@ def running_idp(
             "PORT": base_url.rsplit(":", 1)[1],
             # Every library signs the same users in from 127.0.0.1: the sign-in rate limits are not under test here.
             "IDP_AUTHN_RATE_LIMITS": json.dumps({"authn": {"username": [10_000, 60], "address": [10_000, 60]}}),
+            "IDP_DEVICE_CODE_INTERVAL": "1",  # RFC 8628 §3.5: devices poll /token every second, not every 5
             **(extra_env or {}),
         }
         deadline = time.monotonic() + START_SECONDS

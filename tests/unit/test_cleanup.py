@@ -24,6 +24,7 @@ from oidc_flows.models import (
     AccessToken,
     AuthorizationServer,
     BrowserSession,
+    DeviceAuthorization,
     Grant,
     IDToken,
     OneTimeUse,
@@ -117,6 +118,14 @@ def test_expired_and_dead_rows_go(owner):
             server=owner["server"], application=owner["application"], reference="gone", parameters={}, expires=past
         ),
         "used assertion id past its expiry": OneTimeUse.objects.create(key="gone", expires=past),
+        "device authorization past its expiry": DeviceAuthorization.objects.create(
+            server=owner["server"],
+            application=owner["application"],
+            device_code_hash="gone",
+            user_code="BBBBBBBB",
+            expires=past,
+            interval=5,
+        ),
     }
     live_revocation = Revocation.objects.create(key="jti:live", expires=NOW + timedelta(minutes=5))
     live_once = OneTimeUse.objects.create(key="live", expires=NOW + timedelta(minutes=5))
@@ -144,6 +153,7 @@ def test_expired_and_dead_rows_go(owner):
         "sign-in events": 0,
         "revocation list entries": 1,
         "pushed authorization requests": 1,
+        "device authorizations": 1,
         "used assertion and proof ids": 1,
         "finished logout deliveries": 0,
     }

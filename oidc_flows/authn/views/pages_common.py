@@ -70,6 +70,10 @@ def context_for(request: HttpRequest, next_url: str) -> machine.Context:
         client_id = query.get("client_id", "")[:100]
         # Unknown values are ignored (OIDC Core §3.1.2.1: acr_values is a preference, not a demand we parse).
         acr_values = tuple(policies.requested_acr(query.get("acr_values", "")[:1000]))
+    elif match is not None and match.url_name == "device-confirm":
+        from ...device import sign_in_context  # RFC 8628 §3.3: the device's application and server
+
+        client_id, server_id = sign_in_context(request)
     user = request.user
     return machine.Context(
         client_id=client_id,
