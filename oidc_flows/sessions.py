@@ -115,6 +115,7 @@ def record_sign_in(request: HttpRequest, user: AbstractBaseUser) -> BrowserSessi
     key = request.session.session_key
     if not key:
         return None
+    previous = request.session.get(RECORD_KEY)
     record = BrowserSession(
         session_key=key,
         user=user,
@@ -130,6 +131,10 @@ def record_sign_in(request: HttpRequest, user: AbstractBaseUser) -> BrowserSessi
     )
     if record.pk is not None:  # returned by PostgreSQL and SQLite (not MySQL): the existing row's on a conflict
         request.session[RECORD_KEY] = record.pk
+        if record.pk != previous:
+            # A new row, so the sid generated here is its own: /authorize needs no read (current_sid). The
+            # same row again keeps its sid, which the session holds already (or current_sid reads once).
+            request.session[SID_KEY] = [record.pk, str(record.sid)]
     return record
 
 
