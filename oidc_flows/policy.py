@@ -38,6 +38,13 @@ class Grant(StrEnum):
     REFRESH_TOKEN = "refresh_token"
 
 
+class SubjectType(StrEnum):
+    """OIDC Core §8: one ``sub`` per user for every application, or one per sector (pairwise, §8.1)."""
+
+    PUBLIC = "public"
+    PAIRWISE = "pairwise"
+
+
 class Issued(StrEnum):
     CODE = "code"
     ACCESS_TOKEN = "access_token"

@@ -30,11 +30,14 @@ def register_application(
     jwks: dict[str, Any] | None = None,
     jwks_uri: str = "",
     token_endpoint_auth_signing_alg: str = "",
+    subject_type: str = "public",
+    sector_identifier_uri: str = "",
 ) -> tuple[Application, str | None]:
     """Create a validated application; return it with its plaintext secret (``None`` for public clients).
 
     The secret is returned once and stored hashed (and sealed too for client_secret_jwt, see
-    ``seal_client_secret``); nobody can read it back.
+    ``seal_client_secret``); nobody can read it back. ``subject_type="pairwise"`` gives the application
+    pairwise subs (OIDC Core §8.1); a ``sector_identifier_uri`` is fetched and checked here (oidc_flows.subjects).
     """
     rule = policy.APP_TYPES[policy.AppType(application_type)]
     secret = (client_secret or generate_client_secret()) if rule.confidential else None
@@ -53,6 +56,8 @@ def register_application(
         jwks=jwks or {},
         jwks_uri=jwks_uri,
         token_endpoint_auth_signing_alg=token_endpoint_auth_signing_alg,
+        subject_type=subject_type,
+        sector_identifier_uri=sector_identifier_uri,
     )
     app.full_clean(exclude=["client_secret", "client_type", "authorization_grant_type", "user"])
     if errors := client_auth_errors(app):

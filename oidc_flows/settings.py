@@ -41,6 +41,9 @@ class FlowsSettings:
     #: "required" (applications that must use DPoP: their own switch or a FAPI 2.0 server),
     #: "always" (every DPoP proof) or "never".
     DPOP_NONCES: str = "required"
+    #: The server-side secret in pairwise subs (OIDC Core §8.1, oidc_flows.subjects); empty: a key derived
+    #: from SECRET_KEY. Changing it (or SECRET_KEY while it is empty) changes every pairwise sub.
+    PAIRWISE_SALT: str = ""
 
 
 @functools.cache

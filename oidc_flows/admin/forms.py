@@ -134,6 +134,8 @@ SIGNING_ALG_CHOICES: Final = [("", _("Any allowed algorithm"))] + [
 ]
 #: Pushed authorization requests (RFC 9126) and request objects (RFC 9101): their own fieldset.
 REQUEST_FIELDS: Final = ("request_uris", "require_pushed_authorization_requests", "require_signed_request_object")
+#: Subject identifiers (OIDC Core §8): their own fieldset, for applications that sign users in.
+SUBJECT_FIELDS: Final = ("subject_type", "sector_identifier_uri")
 
 
 def clean_request_uris(value: str) -> str:
@@ -194,6 +196,13 @@ class ApplicationForm(forms.ModelForm):
             "empty: any the method allows."
         ),
     )
+    sector_identifier_uri = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label=_("Sector identifier URI"),
+        help_text=Application._meta.get_field("sector_identifier_uri").help_text,
+    )
     request_uris = UriListField(
         required=False,
         label=_("Request URIs"),
@@ -206,7 +215,7 @@ class ApplicationForm(forms.ModelForm):
 
     class Meta:
         model = Application
-        fields = APPLICATION_FIELDS + REQUEST_FIELDS
+        fields = APPLICATION_FIELDS + REQUEST_FIELDS + SUBJECT_FIELDS
         labels = {"skip_authorization": "Skip consent (first-party)", "client_id": "Client ID"}
         help_texts = {
             "name": "Shown to users on the consent page.",

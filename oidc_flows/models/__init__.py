@@ -20,7 +20,7 @@ from .requests import OneTimeUse, PushedAuthorizationRequest
 from .servers import AuthorizationServer, Scope
 from .sessions import BrowserSession, SessionApplication
 from .tokens import AccessToken, Grant, IDToken, RefreshToken, Revocation
-from .users import Consent, UserProfile
+from .users import Consent, PairwiseSubject, UserProfile
 
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "KeyAlg",
     "KeyStatus",
     "OneTimeUse",
+    "PairwiseSubject",
     "PushedAuthorizationRequest",
     "RefreshToken",
     "Revocation",

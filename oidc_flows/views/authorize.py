@@ -40,7 +40,7 @@ from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.views.mixins import OAuthLibMixin
 
-from .. import consent, policy, requestparams, sessions
+from .. import claimsrequest, consent, policy, requestparams, sessions
 from ..authn import browser as authn_browser
 from ..authn import machine as authn_machine
 from ..authn import policies as authn_policies
@@ -105,6 +105,21 @@ def _after_sign_in(request: HttpRequest) -> str:
     """This request's URL, less what signing in satisfies."""
     query = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
     return f"{request.path}?{urlencode(satisfied_by_sign_in(query))}"
+
+
+def requested_acr(request: HttpRequest) -> list[str]:
+    """The levels asked for: ``acr_values``, then the ``claims`` parameter's ``acr`` (OIDC Core §5.5.1.1)."""
+    from_claims, _essential = claimsrequest.acr_request(request.GET.get("claims"))
+    return authn_policies.requested_acr(" ".join([request.GET.get("acr_values", ""), *from_claims]))
+
+
+def essential_acr_refusal(request: HttpRequest) -> tuple[str, str] | None:
+    """OIDC Core §5.5.1.1: an essential ``acr`` none of whose levels we know cannot be met, which "MUST" be
+    treated as a failed authentication; known levels the session lacks are a step-up (sign_on_refusal)."""
+    levels, essential = claimsrequest.acr_request(request.GET.get("claims"))
+    if essential and levels and not authn_policies.requested_acr(" ".join(levels)):
+        return "access_denied", "None of the essential acr values can be satisfied."
+    return None
 
 
 def request_problem(request: HttpRequest) -> str | None:
@@ -177,6 +192,8 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
                 return hint_response
         if not sessions.is_fresh(request) or (decision is None and "login" in prompt):
             return self.sign_in(request)
+        if refusal := essential_acr_refusal(request):
+            return self.refuse(request, client, credentials, *refusal)
         if refusal := self.sign_on_refusal(request, client, prompt):
             if refusal == "step_up":
                 return self.sign_in(request)  # the sign-in page asks for what the policy or acr_values lack
@@ -219,7 +236,7 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
             server=self.server,
             amr=authn_browser.amr(request),
             verified=authn_browser.verified_factors(request),
-            acr_values=authn_policies.requested_acr(request.GET.get("acr_values", "")),
+            acr_values=requested_acr(request),
         )
         if needed == "deny":
             return "access_denied", "The sign-on policy does not allow this user to sign in to this application."
@@ -277,9 +294,7 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
     def issue(self, request: HttpRequest, scopes: list[str], credentials: dict, client: Application) -> HttpResponse:
         credentials["auth_time"] = sessions.auth_time(request)
         credentials["amr"] = authn_browser.amr(request)
-        credentials["acr"] = authn_policies.acr_for(
-            credentials["amr"], authn_policies.requested_acr(request.GET.get("acr_values", ""))
-        )
+        credentials["acr"] = authn_policies.acr_for(credentials["amr"], requested_acr(request))
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
                 request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
