@@ -328,10 +328,17 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         """RFC 6749 §4.1.2.1: errors go back to the client's redirect_uri, once it is validated."""
         error = exc.oauthlib_error
         redirect_uri = getattr(exc, "redirect_uri", None) or error.redirect_uri
+        params = dict(error.twotuples)
+        if not redirect_uri and error.client_id is None:
+            # oauthlib raises some errors without the request (a claims parameter that is not JSON), after it
+            # validated the client and redirect_uri: the registered redirect_uri below decides, as for any other.
+            redirect_uri = request.GET.get("redirect_uri")
+            if state := request.GET.get("state"):
+                params["state"] = state
         client = Application.objects.filter(client_id=error.client_id or request.GET.get("client_id", "")).first()
         if not redirect_uri or client is None or not client.redirect_uri_allowed(redirect_uri):
             return error_page(request, error.error, error.description or "", error.status_code)
-        return self.deliver(request, client, redirect_uri, dict(error.twotuples) | {"iss": self.server.issuer})
+        return self.deliver(request, client, redirect_uri, params | {"iss": self.server.issuer})
 
     def request_error(self, request: HttpRequest, exc: requestparams.RequestError) -> HttpResponse:
         """A pushed request or request object that cannot be used: to the client if its redirect_uri is registered."""
