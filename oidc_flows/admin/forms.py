@@ -196,6 +196,12 @@ class ApplicationForm(forms.ModelForm):
             "empty: any the method allows."
         ),
     )
+    subject_type = forms.ChoiceField(
+        choices=Application._meta.get_field("subject_type").choices,
+        required=False,  # left out: unchanged (a new application's is public)
+        label=_("Subject type"),
+        help_text=Application._meta.get_field("subject_type").help_text,
+    )
     sector_identifier_uri = forms.URLField(
         required=False,
         max_length=500,
@@ -285,6 +291,10 @@ class ApplicationForm(forms.ModelForm):
             for message in messages:
                 if target is None or target not in self.errors:
                     self.add_error(target, message)
+
+    def clean_subject_type(self) -> str:
+        # Never reset a pairwise application to public by leaving the field out: its users' subs would change.
+        return self.cleaned_data.get("subject_type") or self.instance.subject_type or policy.SubjectType.PUBLIC
 
     def clean_request_uris(self) -> str:
         return clean_request_uris(self.cleaned_data.get("request_uris", ""))
