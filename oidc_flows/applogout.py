@@ -40,7 +40,7 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import claims, tokens
+from . import subjects, tokens
 from .models import Application, AuthorizationServer, BrowserSession, LogoutDelivery, SessionApplication
 from .settings import flows_settings
 
@@ -61,8 +61,8 @@ REQUEST_ATTR: Final = "oidc_flows_frontchannel_logouts"
 
 
 def subject(user: AbstractBaseUser, application: Application) -> str:
-    """The ``sub`` of ``user`` as ``application`` knows it, for its logout tokens (one place to swap)."""
-    return claims.adapter().subject(user)
+    """The ``sub`` of ``user`` as ``application`` knows it (public or pairwise), for its logout tokens."""
+    return subjects.subject_for(user, application)
 
 
 # -- when a session ends ----------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from typing import Any, Final
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.module_loading import import_string
 
-from . import snapshots
-from .models import AuthorizationServer, Claim
+from . import snapshots, subjects
+from .models import Application, AuthorizationServer, Claim
 from .settings import flows_settings
 
 
@@ -60,10 +60,21 @@ class DefaultClaimsAdapter:
     """
 
     def subject(self, user: AbstractBaseUser) -> str:
-        """The ``sub`` claim: stable, never reassigned (OIDC Core §2)."""
-        return str(user.pk)
+        """The user's public ``sub``: stable, never reassigned (OIDC Core §2), opaque and not sequential.
+
+        Pairwise applications see a value derived from it (oidc_flows.subjects.subject_for).
+        Override it together with ``user_for_subject``.
+        """
+        return subjects.public_id(user)
+
+    def user_for_subject(self, subject: str) -> AbstractBaseUser | None:
+        """The user whose public ``sub`` is ``subject`` (with its profile loaded), or None; one query."""
+        from .validators import user_with_profile  # the validator imports this module
+
+        return user_with_profile(subject, by="subject")
 
     def all_claims(self, user: AbstractBaseUser) -> dict[str, Any]:
+        subject = self.subject(user)  # first: it creates the profile of a user who has none
         profile = getattr(user, "oidc_profile", None)
         get = functools.partial(getattr, profile) if profile else (lambda name, default=None: default)
         address = {
@@ -76,7 +87,7 @@ class DefaultClaimsAdapter:
         birthdate = get("birthdate", None)
         updated = get("updated", None)
         claims = {
-            "sub": self.subject(user),
+            "sub": subject,
             "name": user.get_full_name() if hasattr(user, "get_full_name") else "",
             "given_name": getattr(user, "first_name", ""),
             "family_name": getattr(user, "last_name", ""),
@@ -109,11 +120,20 @@ def adapter() -> DefaultClaimsAdapter:
     return _adapter(flows_settings().CLAIMS_ADAPTER)
 
 
-def user_claims(user: AbstractBaseUser, scopes: frozenset[str] | set[str]) -> dict[str, Any]:
-    """The claims of ``user`` that ``scopes`` release; empty values are left out (OIDC Core §5.3.2)."""
-    wanted = claims_for(scopes) | {"sub"}
+def user_claims(
+    user: AbstractBaseUser,
+    scopes: frozenset[str] | set[str],
+    *,
+    application: Application | None = None,
+    requested: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The claims of ``user`` that ``scopes`` release, plus the standard ones ``requested`` by name (the
+    ``claims`` parameter, OIDC Core §5.5); empty values are left out (OIDC Core §5.3.2). ``sub`` is the one
+    ``application`` sees (pairwise or public, oidc_flows.subjects)."""
+    wanted = claims_for(scopes) | (requested & set(SUPPORTED_CLAIMS))
     every = adapter().all_claims(user)
-    return {name: every[name] for name in sorted(wanted) if every.get(name) not in ("", None)}
+    found = {name: every[name] for name in sorted(wanted - {"sub"}) if every.get(name) not in ("", None)}
+    return {"sub": subjects.subject_for(user, application)} | found
 
 
 def _attribute(user: AbstractBaseUser, name: str) -> Any:

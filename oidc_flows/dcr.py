@@ -166,6 +166,7 @@ GRANTS = Kind(_grants, _split, "")  # empty: the type's default grants (Applicat
 AUTH_METHOD = Kind(_one_of(policy.TOKEN_ENDPOINT_AUTH_METHODS), _same, "")
 ASSERTION_ALG = Kind(_text, _same, "")  # registration.client_auth_errors checks it against the method
 JWKS = Kind(_jwks, _same, {})
+SUBJECT_TYPE = Kind(_one_of(tuple(policy.SubjectType)), _same, policy.SubjectType.PUBLIC.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,8 @@ METADATA: Final = (
     M("backchannel_logout_session_required",    "backchannel_logout_session_required",    FLAG),
     M("frontchannel_logout_uri",                "frontchannel_logout_uri",                WEB_URI),    # FCL §2
     M("frontchannel_logout_session_required",   "frontchannel_logout_session_required",   FLAG),
+    M("subject_type",                           "subject_type",                           SUBJECT_TYPE),  # Core §8
+    M("sector_identifier_uri",                  "sector_identifier_uri",                  FETCHED_URI),   # Core §8.1
     M("initiate_login_uri",                     None,                                     WEB_URI),
     M("client_uri",                             None,                                     WEB_URI),
     M("logo_uri",                               None,                                     WEB_URI),

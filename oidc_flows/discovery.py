@@ -41,7 +41,7 @@ def _base_metadata(server: AuthorizationServer) -> dict[str, Any]:
             {*policy.TOKEN_ENDPOINT_GRANTS, policy.Grant.IMPLICIT}
             - (policy.CUSTOM_SERVER_GRANTS if server.is_org else frozenset())
         ),
-        "subject_types_supported": ["public"],
+        "subject_types_supported": [t.value for t in policy.SubjectType],  # OIDC Core §8; oidc_flows.subjects
         "id_token_signing_alg_values_supported": sorted(
             set(SigningKey.objects.filter(server=server).values_list("alg", flat=True))
         ),
@@ -59,7 +59,7 @@ def _base_metadata(server: AuthorizationServer) -> dict[str, Any]:
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         # Okta's levels of assurance; acr_values asking for more than the session proved trigger a step-up.
         "acr_values_supported": list(authn_policies.ACR),
-        "claims_parameter_supported": False,
+        "claims_parameter_supported": True,  # OIDC Core §5.5; oidc_flows.claimsrequest
         # RFC 9126 §5 and RFC 9101 §10.5: pushed requests and signed request objects, by value or by a
         # request_uri that is ours (PAR) or that the application registered.
         "pushed_authorization_request_endpoint": url("par"),

@@ -55,7 +55,7 @@ from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
-from . import access, policy, profiles, servers, snapshots, tokens
+from . import access, policy, profiles, servers, snapshots, subjects, tokens
 from .errors import ProtocolError
 from .models import Application, AuthorizationServer
 from .settings import flows_settings
@@ -90,15 +90,18 @@ class Presented:
 def token_user(payload: dict[str, Any]) -> AbstractBaseUser | None:
     """The active user a verified access token of ours was issued for, or None (no user, or gone).
 
-    Our tokens name the user by ``uid`` (the primary key, signed by us) besides ``sub``: ``uid`` is
-    the same for every application, whatever ``sub`` an application sees.
+    Our tokens name the user by ``uid``, the ``sub`` that the token's application sees (public, or
+    pairwise for its sector: oidc_flows.subjects), so the lookup goes through that application.
     """
-    from .validators import user_with_profile  # the validator imports this module
+    from .validators import _application  # the validator imports this module
 
-    uid = payload.get("uid")
-    if uid is None:
+    uid, client_id = payload.get("uid"), payload.get("client_id")
+    if not isinstance(uid, str) or not isinstance(client_id, str):
         return None
-    user = user_with_profile(uid)
+    application = _application(client_id)
+    if application is None:
+        return None
+    user = subjects.user_for(uid, application)
     return user if user is not None and getattr(user, "is_active", True) else None
 
 

@@ -37,7 +37,7 @@ from typing import Any, Final
 from django.db import transaction
 from django.utils import timezone
 
-from . import claims, revocation, tokens
+from . import revocation, subjects, tokens
 from .models import AccessToken, Application, AuthorizationServer, RefreshToken
 
 
@@ -104,7 +104,7 @@ def jwt_access_token_claims(server: AuthorizationServer, payload: dict[str, Any]
     The same members as a stored token's, from the token's own claims; its client and user must still
     be active, as DOT requires of a stored token's application.
     """
-    from .validators import _application, user_with_profile  # the validator imports this module
+    from .validators import _application  # the validator imports this module
 
     client_id = payload.get("client_id")
     if client.client_type != Application.CLIENT_CONFIDENTIAL and client_id != client.client_id:
@@ -116,10 +116,11 @@ def jwt_access_token_claims(server: AuthorizationServer, payload: dict[str, Any]
         return None
     data: dict[str, Any] = {"scope": payload.get("scope", ""), "token_type": "Bearer", "client_id": client_id}
     if (uid := payload.get("uid")) is not None:
-        user = user_with_profile(uid)
+        user = subjects.user_for(uid, application)  # the user's id as that application knows it
         if user is None or not getattr(user, "is_active", True):
             return None  # deleted or deactivated since
-        data["username"] = user.get_username()
+        if not application.is_pairwise:
+            data["username"] = user.get_username()  # a pairwise application's token names no correlatable login
     data |= {name: value for name, value in payload.items() if name in JWT_CLAIMS}
     return data | dpop_binding(tokens.bound_key(payload))
 
@@ -152,9 +153,9 @@ def _common_claims(server: AuthorizationServer, row: StoredToken) -> dict[str, A
         "client_id": row.application.client_id,
         "iss": server.issuer,
         # The same subject the access token's own `sub` carries (tokens.build_access_token_claims).
-        "sub": claims.adapter().subject(user) if user is not None else row.application.client_id,
+        "sub": subjects.subject_for(user, row.application) if user is not None else row.application.client_id,
     }
-    if user is not None:
+    if user is not None and not row.application.is_pairwise:
         data["username"] = user.get_username()
     return data
 

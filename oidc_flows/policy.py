@@ -55,6 +55,13 @@ class Grant(StrEnum):
     DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628 §3.4
 
 
+class SubjectType(StrEnum):
+    """OIDC Core §8: one ``sub`` per user for every application, or one per sector (pairwise, §8.1)."""
+
+    PUBLIC = "public"
+    PAIRWISE = "pairwise"
+
+
 class Issued(StrEnum):
     CODE = "code"
     ACCESS_TOKEN = "access_token"

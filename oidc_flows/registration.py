@@ -35,12 +35,16 @@ def register_application(
     backchannel_logout_session_required: bool = False,
     frontchannel_logout_uri: str = "",
     frontchannel_logout_session_required: bool = False,
+    subject_type: str = "public",
+    sector_identifier_uri: str = "",
 ) -> tuple[Application, str | None]:
     """Create a validated application; return it with its plaintext secret (``None`` for public clients).
 
     The secret is returned once and stored hashed (and sealed too for client_secret_jwt, see
     ``seal_client_secret``); nobody can read it back. ``extra``: more of the application's attributes,
     set as given before the same validation (dynamic registration's metadata, oidc_flows.dcr).
+    ``subject_type="pairwise"`` gives the application pairwise subs (OIDC Core §8.1); a
+    ``sector_identifier_uri`` is fetched and checked here (oidc_flows.subjects).
     """
     rule = policy.APP_TYPES[policy.AppType(application_type)]
     secret = (client_secret or generate_client_secret()) if rule.confidential else None
@@ -63,6 +67,8 @@ def register_application(
         backchannel_logout_session_required=backchannel_logout_session_required,
         frontchannel_logout_uri=frontchannel_logout_uri,
         frontchannel_logout_session_required=frontchannel_logout_session_required,
+        subject_type=subject_type,
+        sector_identifier_uri=sector_identifier_uri,
     )
     for attribute, value in (extra or {}).items():
         setattr(app, attribute, value)

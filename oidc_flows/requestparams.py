@@ -21,7 +21,7 @@ from typing import Any, Final
 from django.http import HttpRequest, QueryDict
 from oauth2_provider.oauth2_backends import OAuthLibCore
 
-from . import par, policy, requestobjects, sessions
+from . import claimsrequest, par, policy, requestobjects, sessions
 from .models import Application, AuthorizationServer
 
 
@@ -53,6 +53,8 @@ def request_problem(params: QueryDict) -> str | None:
         return f"Unsupported prompt value: {unknown[0][:40]}."
     if "none" in prompt and len(set(prompt)) > 1:
         return "prompt=none cannot be combined with other values."
+    if "openid" in params.get("scope", "").split():  # an OIDC parameter: plain OAuth requests ignore it
+        return claimsrequest.problem(params.get("claims"))
     return None
 
 

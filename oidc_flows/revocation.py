@@ -7,9 +7,10 @@ A JWT access token (RFC 9068) has no row: introspection and userinfo verify its 
 - ``family:<uuid>``: every token of one authorization (the ``grant_id`` claim): a code and all the
   refreshes after it. Revoking a refresh token, reusing a rotated one (RFC 9700 §4.14.2) or
   replaying a code (RFC 9700 §4.5) revokes the family;
-- ``holder:<server>:<client_id>:<user>``, ``client:<client_id>``, ``user:<user>``: the tokens a
+- ``holder:<server>:<client_id>:<uid>``, ``client:<client_id>``, ``user:<uid>``: the tokens a
   holder was issued *before* the entry (``issued_before``): withdrawn consent, an administrator's
-  "revoke this client's / user's tokens". Later tokens are unaffected.
+  "revoke this client's / user's tokens". Later tokens are unaffected. ``<uid>`` is the token's ``uid``
+  claim: the user's public id, or a pairwise sub (oidc_flows.subjects.token_uids lists a user's).
 
 The database is the list: one indexed point query per check, with SQL compiled once per process.
 A shared cache cannot stand in for it: a cache miss could mean "not revoked" or "evicted", and

@@ -31,7 +31,7 @@ from django.utils import timezone
 from jwcrypto import jwk, jwt
 from jwcrypto.common import JWException
 
-from . import applogout, claims, keys
+from . import applogout, keys, subjects
 from .models import Application, AuthorizationServer, BrowserSession, KeyAlg, SessionApplication
 
 
@@ -250,8 +250,13 @@ class IdTokenHint:
     fingerprint: str
 
     def names(self, user: AbstractBaseUser) -> bool:
-        """Whether the hint is about ``user`` (``sub`` as the claims adapter issues it)."""
-        return user.is_authenticated and self.subject == claims.adapter().subject(user)
+        """Whether the hint is about ``user``: its ``sub`` is the one the token's client sees (pairwise or public)."""
+        if not user.is_authenticated:
+            return False
+        from .validators import _application  # the validator imports this module
+
+        client_id = self.client_id
+        return self.subject == subjects.subject_for(user, _application(client_id) if client_id else None)
 
     @property
     def client_id(self) -> str | None:

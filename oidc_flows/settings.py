@@ -56,6 +56,9 @@ class FlowsSettings:
     DEVICE_CODE_SECONDS: int = 600
     #: Seconds a device waits between polls of /token (RFC 8628 §3.2 interval; 5 when absent).
     DEVICE_CODE_INTERVAL: int = 5
+    #: The server-side secret in pairwise subs (OIDC Core §8.1, oidc_flows.subjects); empty: a key derived
+    #: from SECRET_KEY. Changing it (or SECRET_KEY while it is empty) changes every pairwise sub.
+    PAIRWISE_SALT: str = ""
 
 
 @functools.cache

@@ -19,7 +19,7 @@ from jwcrypto.common import JWException, base64url_decode, base64url_encode
 from jwcrypto.jwa import JWA
 from oauthlib.common import Request as OAuthRequest
 
-from . import claims, keys, revocation, snapshots
+from . import claims, claimsrequest, keys, revocation, snapshots, subjects
 from .models import AuthorizationServer, SigningKey
 from .settings import flows_settings
 
@@ -131,9 +131,11 @@ def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest
     user = request_state(request, "user")
     client_id = request.client.client_id
     scopes = list(request.scopes or [])
+    # OIDC Core §8: the sub this client sees (pairwise or public); a client's own token names the client.
+    subject = subjects.subject_for(user, request.client) if user is not None else client_id
     payload: dict[str, Any] = {
         "iss": server.issuer,
-        "sub": claims.adapter().subject(user) if user is not None else client_id,
+        "sub": subject,
         "aud": server.effective_audience,
         "exp": now + int(request.expires_in),
         "iat": now,
@@ -150,7 +152,11 @@ def build_access_token_claims(server: AuthorizationServer, request: OAuthRequest
     if act := request_state(request, "act"):
         payload["act"] = act  # RFC 8693 §4.1: who acts for the subject (token exchange, oidc_flows/exchange.py)
     if user is not None:
-        payload["uid"] = str(user.pk)
+        # Okta's uid: the user's id, as this client knows it: the public id, or the pairwise sub (never the
+        # public id, which would let pairwise clients correlate). What userinfo and introspection look up.
+        payload["uid"] = subject
+        if asked := claimsrequest.names(request_state(request, "claims"), "userinfo"):
+            payload[claimsrequest.ACCESS_TOKEN_CLAIM] = sorted(asked)  # OIDC Core §5.5, for userinfo
         if auth_time := request_state(request, "auth_time"):
             payload["auth_time"] = int(auth_time)
     # Custom claims first: the protocol's own claims always win (Claim.clean refuses reserved names).

@@ -24,6 +24,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from . import (
     access,
     claims,
+    claimsrequest,
     clientauth,
     consent,
     device,
@@ -34,6 +35,7 @@ from . import (
     replay,
     sessions,
     snapshots,
+    subjects,
     tokens,
 )
 from .authn import machine as authn_machine
@@ -273,7 +275,7 @@ class FlowsValidator(OAuth2Validator):
             code_challenge=request.code_challenge or "",
             code_challenge_method=request.code_challenge_method or "",
             nonce=request.nonce or "",
-            claims="{}",
+            claims=claimsrequest.to_json(state(request, "claims")),  # OIDC Core §5.5, for every token of the code
             auth_time=datetime.fromtimestamp(auth_time, UTC) if auth_time else None,
             amr=" ".join(state(request, "amr") or ()),
             acr=state(request, "acr") or "",
@@ -282,7 +284,11 @@ class FlowsValidator(OAuth2Validator):
         )
 
     def validate_code(self, client_id, code, client, request: OAuthRequest, *args, **kwargs) -> bool:
-        grant = Grant.objects.filter(server=self.server, code=code, application=client).select_related("user").first()
+        grant = (
+            Grant.objects.filter(server=self.server, code=code, application=client)
+            .select_related("user", "user__oidc_profile")  # the ID token's claims and sub read both
+            .first()
+        )
         if grant is None or grant.is_expired():
             return False
         if grant.dpop_jkt and getattr(dpop_proof(request), "jkt", None) != grant.dpop_jkt:
@@ -307,6 +313,7 @@ class FlowsValidator(OAuth2Validator):
         request.auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
         request.amr, request.acr = grant.amr.split(), grant.acr
         request.sid = grant.sid
+        request.claims = claimsrequest.parse(grant.claims)
         if grant.nonce:
             request.nonce = grant.nonce
         return True
@@ -415,6 +422,7 @@ class FlowsValidator(OAuth2Validator):
             jti=payload["jti"] if payload else "",
             resource=getattr(request, "resource", []),
             dpop_jkt=proof.jkt if (proof := dpop_proof(request)) else "",
+            userinfo_claims=" ".join(sorted(claimsrequest.names(state(request, "claims"), "userinfo"))),
         )
         if payload is None:
             self._set_token_value(access_token, token["access_token"])
@@ -493,8 +501,9 @@ class FlowsValidator(OAuth2Validator):
                 description="The refresh token is bound to another DPoP key.", request=request
             )
         found.user = user_with_profile(found.user_id)  # the ID token's claims read both
-        if found.grant_id is not None:  # its auth_time, amr and acr go into the new ID token
+        if found.grant_id is not None:  # its auth_time, amr, acr and claims request go into the new tokens
             found.grant = snapshots.read_row(Grant, ("id",), [found.grant_id])
+            request.claims = claimsrequest.parse(found.grant.claims) if found.grant is not None else {}
         request.user = found.user
         request.refresh_token = refresh_token
         request.refresh_token_instance = found
@@ -539,7 +548,7 @@ class FlowsValidator(OAuth2Validator):
     def get_id_token_dictionary(self, token, token_handler, request: OAuthRequest) -> tuple[dict[str, Any], datetime]:
         lifetime = tokens.id_token_lifetime()
         expires = timezone.now() + timedelta(seconds=lifetime)
-        payload = self.get_userinfo_claims(request)
+        payload = self._user_claims(request, request.client, claimsrequest.names(state(request, "claims"), "id_token"))
         payload |= {
             "iss": self.server.issuer,
             "exp": int(expires.timestamp()),
@@ -577,10 +586,16 @@ class FlowsValidator(OAuth2Validator):
         return scheme == "dpop" and proven == bound
 
     def get_userinfo_claims(self, request: OAuthRequest) -> dict[str, Any]:
-        """Standard claims of the granted scopes, plus the server's custom ID-token claims (Okta does the same)."""
+        """The userinfo response (OIDC Core §5.3): what the access token's scopes and claims request release."""
+        token = request.access_token
+        return self._user_claims(request, token.application, frozenset(token.userinfo_claims.split()))
+
+    def _user_claims(self, request: OAuthRequest, application: Application, requested: frozenset[str]) -> dict:
+        """Standard claims of the granted scopes and those ``requested`` by the ``claims`` parameter, with the
+        ``sub`` ``application`` sees, plus the server's custom ID-token claims (Okta does the same)."""
         scopes = frozenset(request.scopes or ())
         custom = claims.custom_claims(self.server, request.user, scopes, for_id_token=True)
-        return custom | claims.user_claims(request.user, scopes)
+        return custom | claims.user_claims(request.user, scopes, application=application, requested=requested)
 
     # -- introspection (RFC 7662) and revocation (RFC 7009): who may see or revoke what, in introspection.py
     def introspect_token(self, token, token_type_hint, request: OAuthRequest, *args, **kwargs) -> dict[str, Any] | None:
@@ -627,12 +642,13 @@ def _application(client_id: str | None = None, *, pk: int | None = None) -> Appl
     return found
 
 
-#: Per (user model, database vendor): the SQL, the fields it reads, and each column's converters.
-_USER_SQL: dict[tuple[str, str], tuple[str, list, list, list]] = {}
+#: Per (user model, database vendor, lookup): the SQL, the fields it reads, and each column's converters.
+_USER_SQL: dict[tuple[str, str, str], tuple[str, list, list, list]] = {}
 
 
-def user_with_profile(pk: Any) -> Any | None:
-    """The user ``pk`` with its ``oidc_profile`` (claims read both), in one query with SQL compiled once.
+def user_with_profile(value: Any, *, by: str = "pk") -> Any | None:
+    """The user whose ``pk`` (or profile ``subject``, the public sub) is ``value``, with its ``oidc_profile``
+    (claims read both), in one query with SQL compiled once.
 
     What checking a bearer token cost was mostly the ORM compiling this join on every request.
     """
@@ -640,15 +656,16 @@ def user_with_profile(pk: Any) -> Any | None:
 
     model = get_user_model()
     conn = connections[model.objects.db]
-    key = (model._meta.label, conn.vendor)
+    key = (model._meta.label, conn.vendor, by)
     if key not in _USER_SQL:
         qn = conn.ops.quote_name
         user_fields, profile_fields = list(model._meta.concrete_fields), list(UserProfile._meta.concrete_fields)
         columns = [f"u.{qn(f.column)}" for f in user_fields] + [f"p.{qn(f.column)}" for f in profile_fields]
         user_fk, user_pk = qn(UserProfile._meta.get_field("user").column), qn(model._meta.pk.column)
+        where = f"u.{user_pk}" if by == "pk" else f"p.{qn(UserProfile._meta.get_field('subject').column)}"
         sql = (
             f"SELECT {', '.join(columns)} FROM {qn(model._meta.db_table)} u "
-            f"LEFT JOIN {qn(UserProfile._meta.db_table)} p ON p.{user_fk} = u.{user_pk} WHERE u.{user_pk} = %s"
+            f"LEFT JOIN {qn(UserProfile._meta.db_table)} p ON p.{user_fk} = u.{user_pk} WHERE {where} = %s"
         )
         _USER_SQL[key] = (
             sql,
@@ -658,11 +675,11 @@ def user_with_profile(pk: Any) -> Any | None:
         )
     sql, user_fields, profile_fields, converters = _USER_SQL[key]
     try:
-        pk = model._meta.pk.to_python(pk)
+        value = model._meta.pk.to_python(value) if by == "pk" else str(value)
     except ValidationError:
         return None
     with conn.cursor() as cursor:
-        cursor.execute(sql, [pk])
+        cursor.execute(sql, [value])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -703,9 +720,10 @@ def _described(server: AuthorizationServer, payload: dict[str, Any]) -> AccessTo
         return None
     user = None
     if (uid := payload.get("uid")) is not None:
-        user = user_with_profile(uid)
+        user = subjects.user_for(uid, application)  # the user's id as this application knows it (its sub)
         if user is None or not getattr(user, "is_active", True):
             return None  # deleted or deactivated since: the token is no longer good
+    asked = payload.get(claimsrequest.ACCESS_TOKEN_CLAIM)
     return AccessToken(
         server=server,
         user=user,
@@ -714,6 +732,7 @@ def _described(server: AuthorizationServer, payload: dict[str, Any]) -> AccessTo
         expires=datetime.fromtimestamp(payload["exp"], UTC),
         jti=payload.get("jti", ""),
         dpop_jkt=tokens.bound_key(payload) or "",
+        userinfo_claims=" ".join(n for n in asked if isinstance(n, str)) if isinstance(asked, list) else "",
     )
 
 

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.generators import generate_client_secret
 
-from .. import keys, registration, revocation, sessions
+from .. import keys, registration, revocation, sessions, subjects
 from ..models import AccessToken, Application, AuthorizationServer, BrowserSession, RefreshToken, SigningKey
 
 
@@ -91,9 +91,11 @@ def revoke_client_tokens(clients: QuerySet[Application]) -> Revoked:
 
 def revoke_user_tokens(users: Iterable[AbstractBaseUser]) -> Revoked:
     """Revoke every access and refresh token issued for these users."""
+    users = list(users)
     ids = [user.pk for user in users]
-    for pk in ids:
-        revocation.revoke_user(pk)  # JWT access tokens, which have no rows
+    for user in users:
+        for uid in subjects.token_uids(user):  # JWT access tokens (no rows) name the user by their uid claim
+            revocation.revoke_user(uid)
     return revoke_tokens(AccessToken.objects.filter(user__in=ids), RefreshToken.objects.filter(user__in=ids))
 
 

@@ -30,6 +30,7 @@ from .forms import (
     ADMIN_JS,
     LOGOUT_FIELDS,
     REQUEST_FIELDS,
+    SUBJECT_FIELDS,
     TYPE_DESCRIPTIONS,
     TYPE_SHORT_NAMES,
     ApplicationForm,
@@ -162,6 +163,20 @@ LOGOUT_FIELDSET: Final = (
 )
 
 
+#: OIDC Core §8: public or pairwise subs, for applications that sign users in.
+SUBJECT_FIELDSET: Final = (
+    _("Subject identifiers"),
+    {
+        "fields": SUBJECT_FIELDS,
+        "description": _(
+            "Which sub the application sees for a user: the user's public id, or a pairwise one that only "
+            "applications of the same sector see, so that applications cannot correlate users. Changing it (or, "
+            "for pairwise, the sector) changes the sub the application sees for every user."
+        ),
+    },
+)
+
+
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
     form = ApplicationForm
@@ -250,6 +265,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         if policy.APP_TYPES[app_type].redirects:
             fieldsets.append(REQUEST_FIELDSET)
             fieldsets.append(LOGOUT_FIELDSET)
+            fieldsets.append(SUBJECT_FIELDSET)
         if obj is not None:
             fieldsets.insert(1, ("Credentials", {"fields": ("type_label", "origin", "secret_status")}))
             fieldsets.append(("Where it is used", {"fields": ("servers", "tokens")}))

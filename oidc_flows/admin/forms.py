@@ -144,6 +144,8 @@ LOGOUT_FIELDS: Final = (
     "frontchannel_logout_uri",
     "frontchannel_logout_session_required",
 )
+#: Subject identifiers (OIDC Core §8): their own fieldset, for applications that sign users in.
+SUBJECT_FIELDS: Final = ("subject_type", "sector_identifier_uri")
 
 
 def clean_request_uris(value: str) -> str:
@@ -204,6 +206,19 @@ class ApplicationForm(forms.ModelForm):
             "empty: any the method allows."
         ),
     )
+    subject_type = forms.ChoiceField(
+        choices=Application._meta.get_field("subject_type").choices,
+        required=False,  # left out: unchanged (a new application's is public)
+        label=_("Subject type"),
+        help_text=Application._meta.get_field("subject_type").help_text,
+    )
+    sector_identifier_uri = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label=_("Sector identifier URI"),
+        help_text=Application._meta.get_field("sector_identifier_uri").help_text,
+    )
     request_uris = UriListField(
         required=False,
         label=_("Request URIs"),
@@ -216,7 +231,7 @@ class ApplicationForm(forms.ModelForm):
 
     class Meta:
         model = Application
-        fields = APPLICATION_FIELDS + REQUEST_FIELDS + LOGOUT_FIELDS
+        fields = APPLICATION_FIELDS + REQUEST_FIELDS + LOGOUT_FIELDS + SUBJECT_FIELDS
         labels = {"skip_authorization": "Skip consent (first-party)", "client_id": "Client ID"}
         help_texts = {
             "name": "Shown to users on the consent page.",
@@ -286,6 +301,10 @@ class ApplicationForm(forms.ModelForm):
             for message in messages:
                 if target is None or target not in self.errors:
                     self.add_error(target, message)
+
+    def clean_subject_type(self) -> str:
+        # Never reset a pairwise application to public by leaving the field out: its users' subs would change.
+        return self.cleaned_data.get("subject_type") or self.instance.subject_type or policy.SubjectType.PUBLIC
 
     def clean_request_uris(self) -> str:
         return clean_request_uris(self.cleaned_data.get("request_uris", ""))

@@ -185,7 +185,7 @@ def factor_table(user: AbstractBaseUser) -> str:
 BaseUserAdmin = type(admin.site.get_model_admin(User)) if admin.site.is_registered(User) else UserAdmin
 
 
-IDP_FIELDS = ("sign_in_status", "factors", "idp_tokens")
+IDP_FIELDS = ("subject_id", "sign_in_status", "factors", "idp_tokens")
 
 
 class IdpUserAdmin(BaseUserAdmin):
@@ -218,6 +218,16 @@ class IdpUserAdmin(BaseUserAdmin):
         if profile is not None and profile.locked_until and profile.locked_until > timezone.now():
             return format_html("<span class='oidc-badge oidc-badge-bad'>locked</span>")
         return "ok"
+
+    @admin.display(description=_("subject identifier (sub)"))
+    def subject_id(self, obj: AbstractBaseUser) -> str:
+        """The public sub (oidc_flows.subjects): what logs and public applications know the user by."""
+        subject = UserProfile.objects.filter(user=obj).values_list("subject", flat=True).first()
+        if subject is None:
+            return gettext("Assigned when a token first names the user.")
+        return format_html(
+            "<code>{}</code> {}", subject, gettext("(public; pairwise applications see their own value)")
+        )
 
     @admin.display(description=_("sign-in lockout"))
     def sign_in_status(self, obj: AbstractBaseUser) -> str:

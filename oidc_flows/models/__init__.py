@@ -23,7 +23,7 @@ from .requests import OneTimeUse, PushedAuthorizationRequest
 from .servers import AuthorizationServer, Scope
 from .sessions import BrowserSession, SessionApplication
 from .tokens import AccessToken, Grant, IDToken, RefreshToken, Revocation
-from .users import Consent, UserProfile
+from .users import Consent, PairwiseSubject, UserProfile
 
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "KeyStatus",
     "LogoutDelivery",
     "OneTimeUse",
+    "PairwiseSubject",
     "PushedAuthorizationRequest",
     "RefreshToken",
     "Revocation",

@@ -37,6 +37,7 @@ RESERVED_CLAIMS = frozenset(
         "typ",
         "cnf",
         "grant_id",  # oidc_flows.revocation.FAMILY_CLAIM
+        "userinfo_claims",  # oidc_flows.claimsrequest.ACCESS_TOKEN_CLAIM
     }
 )
 

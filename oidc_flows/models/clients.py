@@ -14,6 +14,10 @@ from .. import policy, redirects
 
 APP_TYPE_CHOICES = [(t.value, rule.label) for t, rule in policy.APP_TYPES.items()]
 AUTH_METHOD_CHOICES = [(m, m) for m in policy.TOKEN_ENDPOINT_AUTH_METHODS]
+SUBJECT_TYPE_CHOICES = [
+    (policy.SubjectType.PUBLIC.value, _("Public: the same sub for every application")),
+    (policy.SubjectType.PAIRWISE.value, _("Pairwise: a sub of its own for this application's sector")),
+]
 
 
 class Application(AbstractApplication):
@@ -132,6 +136,28 @@ class Application(AbstractApplication):
     #: Registered metadata that only informs (RFC 7591 §2: logo_uri, client_uri, policy_uri, tos_uri, ...).
     client_metadata = models.JSONField(_("client metadata"), blank=True, default=dict, editable=False)
 
+    # -- subject identifiers (OIDC Core §8; oidc_flows.subjects) ---------------------------------------
+    subject_type = models.CharField(
+        _("subject type"),
+        max_length=16,
+        choices=SUBJECT_TYPE_CHOICES,
+        default=policy.SubjectType.PUBLIC.value,
+        help_text=_(
+            "Pairwise: the application sees a sub that no other application (outside its sector) sees for the "
+            "same user, so applications cannot correlate users. Changing it changes the sub it sees."
+        ),
+    )
+    sector_identifier_uri = models.URLField(
+        _("sector identifier URI"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Pairwise only: an https URL serving a JSON array of redirect URIs that includes all of this "
+            "application's. Its host is the sector: applications of one sector see the same sub. Needed when "
+            "the redirect URIs have several hosts; without it, the sector is the redirect URIs' host."
+        ),
+    )
+
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
 
@@ -208,12 +234,22 @@ class Application(AbstractApplication):
         needs_redirect = self.grant_type_set & {policy.Grant.AUTHORIZATION_CODE, policy.Grant.IMPLICIT}
         if rule.redirects and needs_redirect and not uris:
             errors.setdefault("redirect_uris", []).append(_("Register at least one redirect URI."))
+        if not errors:
+            from .. import subjects  # imports the models
+
+            # OIDC Core §8.1 / OIDC Registration §5: the sector, checked (and fetched) where every path passes.
+            for field, messages in subjects.sector_errors(self).items():
+                errors.setdefault(field, []).extend(messages)
         if errors:
             raise ValidationError(errors)
 
     @property
     def holds_logout_uris(self) -> bool:
         return bool(self.backchannel_logout_uri or self.frontchannel_logout_uri)
+
+    @property
+    def is_pairwise(self) -> bool:
+        return self.subject_type == policy.SubjectType.PAIRWISE
 
     def requires_par(self, server) -> bool:
         """Whether /authorize takes this application's requests only through /par on ``server``."""

@@ -72,6 +72,9 @@ class AccessToken(ServerScopesMixin, AbstractAccessToken):
     jti = models.CharField(max_length=64, blank=True, db_index=True)
     #: RFC 9449 §6: the thumbprint of the DPoP key the token is bound to (``cnf.jkt``); empty: bearer.
     dpop_jkt = models.CharField(max_length=64, blank=True, default="")
+    #: OIDC Core §5.5: the claims the authorization request's ``claims`` parameter asked userinfo for
+    #: (space-separated names); a JWT access token carries them in its ``userinfo_claims`` claim instead.
+    userinfo_claims = models.TextField(blank=True, default="")
 
     class Meta(AbstractAccessToken.Meta):
         swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"

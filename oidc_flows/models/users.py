@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+import string
+from typing import Final
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -9,10 +13,31 @@ from django.utils.translation import gettext_lazy as _
 from .servers import AuthorizationServer
 
 
+#: Okta's user ids: "00u" and 17 base62 characters, 20 in all (about 101 random bits).
+SUBJECT_PREFIX: Final = "00u"
+SUBJECT_LENGTH: Final = 20
+_BASE62: Final = string.digits + string.ascii_letters
+
+
+def new_subject() -> str:
+    """A new opaque user id: random, so it says nothing about when the user joined or how many there are."""
+    return SUBJECT_PREFIX + "".join(secrets.choice(_BASE62) for _ in range(SUBJECT_LENGTH - len(SUBJECT_PREFIX)))
+
+
 class UserProfile(models.Model):
     """Standard claims (OIDC Core §5.1) that django.contrib.auth's User does not have."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_profile")
+    #: The public ``sub`` (OIDC Core §2: "never reassigned"), set once when the profile is created and never
+    #: changed: not the primary key (sequential) nor the username (it can change). oidc_flows.subjects.
+    subject = models.CharField(
+        _("subject identifier"),
+        max_length=SUBJECT_LENGTH,
+        unique=True,
+        default=new_subject,
+        editable=False,
+        help_text=_("The user's sub claim for applications with public subjects; it never changes."),
+    )
     middle_name = models.CharField(max_length=100, blank=True)
     nickname = models.CharField(max_length=100, blank=True)
     picture = models.URLField(blank=True)
@@ -69,3 +94,24 @@ class Consent(models.Model):
     @property
     def scopes(self) -> frozenset[str]:
         return frozenset(self.scope.split())
+
+
+class PairwiseSubject(models.Model):
+    """A pairwise ``sub`` (OIDC Core §8.1) once issued, so that a token carrying it leads back to its user.
+
+    The value is computed (oidc_flows.subjects.pairwise), never chosen: this row only makes the reverse
+    lookup (userinfo, introspection, revocation of a JWT access token) one indexed query.
+    """
+
+    sector_identifier = models.CharField(max_length=255)
+    subject = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Not unique per (sector, user): a new PAIRWISE_SALT gives the user new subs, and the old rows keep
+        # the tokens issued before it working until they expire.
+        constraints = [models.UniqueConstraint(fields=["sector_identifier", "subject"], name="one_pairwise_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.sector_identifier}: {self.subject}"

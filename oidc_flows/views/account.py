@@ -30,7 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.http import require_POST, require_safe
 
-from .. import applogout, revocation, sessions
+from .. import applogout, revocation, sessions, subjects
 from ..authn import events, policies
 from ..authn.errors import AuthnError
 from ..authn.factors import recovery_codes
@@ -66,7 +66,8 @@ def withdraw_consent(consent: Consent) -> None:
     RefreshToken.objects.filter(**holder, revoked__isnull=True).update(revoked=now, updated=now)
     AccessToken.objects.filter(**holder).delete()
     # JWT access tokens have no rows: every one issued to this holder until now goes on the revocation list.
-    revocation.revoke_holder(consent.server_id, consent.application.client_id, consent.user_id)
+    uid = subjects.subject_for(consent.user, consent.application)  # the uid claim of its tokens
+    revocation.revoke_holder(consent.server_id, consent.application.client_id, uid)
     Grant.objects.filter(**holder, redeemed_at__isnull=True).delete()  # codes not yet exchanged
     consent.delete()
 

@@ -50,7 +50,7 @@ from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.views.mixins import OAuthLibMixin
 
-from .. import consent, policy, requestparams, sessions
+from .. import claimsrequest, consent, policy, requestparams, sessions
 from ..authn import browser as authn_browser
 from ..authn import machine as authn_machine
 from ..authn import policies as authn_policies
@@ -115,6 +115,21 @@ def satisfied_by_sign_in(params: list[tuple[str, str]]) -> list[tuple[str, str]]
 _consent_csrf = CsrfViewMiddleware(lambda request: HttpResponse())
 #: The consent form's field: a POST with it answers the consent page, one without it is a request.
 DECISION = "decision"
+
+
+def requested_acr(request: HttpRequest) -> list[str]:
+    """The levels asked for: ``acr_values``, then the ``claims`` parameter's ``acr`` (OIDC Core §5.5.1.1)."""
+    from_claims, _essential = claimsrequest.acr_request(request.GET.get("claims"))
+    return authn_policies.requested_acr(" ".join([request.GET.get("acr_values", ""), *from_claims]))
+
+
+def essential_acr_refusal(request: HttpRequest) -> tuple[str, str] | None:
+    """OIDC Core §5.5.1.1: an essential ``acr`` none of whose levels we know cannot be met, which "MUST" be
+    treated as a failed authentication; known levels the session lacks are a step-up (sign_on_refusal)."""
+    levels, essential = claimsrequest.acr_request(request.GET.get("claims"))
+    if essential and levels and not authn_policies.requested_acr(" ".join(levels)):
+        return "access_denied", "None of the essential acr values can be satisfied."
+    return None
 
 
 def request_problem(request: HttpRequest) -> str | None:
@@ -206,6 +221,8 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
                 return hint_response
         if not sessions.is_fresh(request) or (decision is None and "login" in prompt):
             return self.sign_in(request)
+        if refusal := essential_acr_refusal(request):
+            return self.refuse(request, client, credentials, *refusal)
         if refusal := self.sign_on_refusal(request, client, prompt):
             if refusal == "step_up":
                 return self.sign_in(request)  # the sign-in page asks for what the policy or acr_values lack
@@ -248,7 +265,7 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
             server=self.server,
             amr=authn_browser.amr(request),
             verified=authn_browser.verified_factors(request),
-            acr_values=authn_policies.requested_acr(request.GET.get("acr_values", "")),
+            acr_values=requested_acr(request),
         )
         if needed == "deny":
             return "access_denied", "The sign-on policy does not allow this user to sign in to this application."
@@ -308,9 +325,7 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         credentials["auth_time"] = sessions.auth_time(request)
         credentials["sid"] = sessions.current_sid(request)  # the IdP session, for the ID token's sid claim
         credentials["amr"] = authn_browser.amr(request)
-        credentials["acr"] = authn_policies.acr_for(
-            credentials["amr"], authn_policies.requested_acr(request.GET.get("acr_values", ""))
-        )
+        credentials["acr"] = authn_policies.acr_for(credentials["amr"], requested_acr(request))
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
                 request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
@@ -344,10 +359,17 @@ class AuthorizeView(ServerBoundMixin, OAuthLibMixin, View):
         """RFC 6749 §4.1.2.1: errors go back to the client's redirect_uri, once it is validated."""
         error = exc.oauthlib_error
         redirect_uri = getattr(exc, "redirect_uri", None) or error.redirect_uri
+        params = dict(error.twotuples)
+        if not redirect_uri and error.client_id is None:
+            # oauthlib raises some errors without the request (a claims parameter that is not JSON), after it
+            # validated the client and redirect_uri: the registered redirect_uri below decides, as for any other.
+            redirect_uri = request.GET.get("redirect_uri")
+            if state := request.GET.get("state"):
+                params["state"] = state
         client = Application.objects.filter(client_id=error.client_id or request.GET.get("client_id", "")).first()
         if not redirect_uri or client is None or not client.redirect_uri_allowed(redirect_uri):
             return error_page(request, error.error, error.description or "", error.status_code)
-        return self.deliver(request, client, redirect_uri, dict(error.twotuples) | {"iss": self.server.issuer})
+        return self.deliver(request, client, redirect_uri, params | {"iss": self.server.issuer})
 
     def request_error(self, request: HttpRequest, exc: requestparams.RequestError) -> HttpResponse:
         """A pushed request or request object that cannot be used: to the client if its redirect_uri is registered."""

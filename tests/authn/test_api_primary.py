@@ -24,6 +24,7 @@ from oidc_flows.authn.models import (
     TrustedOrigin,
 )
 from oidc_flows.models import UserProfile
+from oidc_flows.subjects import public_id
 from tests.authn.api_support import (
     NEW_PASSWORD,
     WRONG_PASSWORD,
@@ -61,7 +62,7 @@ def test_the_right_password_succeeds_with_a_session_token(base_url, user):
     embedded_user = body["_embedded"]["user"]
     assert embedded_user["profile"]["login"] == "alice"
     assert embedded_user["profile"]["firstName"] == "Alice"
-    assert embedded_user["id"]
+    assert embedded_user["id"] == public_id(user)  # the sub of public applications: opaque, never the pk
     parse_instant(embedded_user["passwordChanged"])
 
 

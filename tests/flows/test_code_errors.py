@@ -12,6 +12,7 @@ import requests
 from authlib.common.security import generate_token
 
 from oidc_flows.models import AuthorizationServer
+from oidc_flows.subjects import public_id
 from tests.factories import RP_REDIRECT, make_client, make_user
 from tests.support.oauth import AuthorizationRequest, Browser, location_params
 
@@ -332,7 +333,7 @@ def test_userinfo_releases_the_claims_of_every_granted_scope(base_url, default_s
 
     assert response.status_code == 200
     claims = response.json()
-    assert claims["sub"] == str(carol.pk)
+    assert claims["sub"] == public_id(carol)
     assert claims["name"] == "Alice Liddell"
     assert claims["given_name"] == "Alice"
     assert claims["family_name"] == "Liddell"
@@ -355,7 +356,7 @@ def test_userinfo_with_only_openid_releases_nothing_personal(base_url, default_s
     response = userinfo(default_server, token["access_token"])
 
     assert response.status_code == 200
-    assert response.json() == {"sub": str(carol.pk)}
+    assert response.json() == {"sub": public_id(carol)}
 
 
 @pytest.mark.parametrize("param", ["client_id", "state", "scope", "redirect_uri"])

@@ -321,3 +321,11 @@ def test_logout_uris_are_registered_and_only_over_https(api):
     # A self-registered client never makes the IdP post to a loopback or plain-http address.
     loopback = register(api, WEB | {"backchannel_logout_uri": "http://127.0.0.1:8080/bc"}, issued())
     assert loopback.status_code == 400 and loopback.json()["error"] == "invalid_client_metadata"
+
+
+def test_a_client_may_ask_for_pairwise_subjects(api):
+    info = register(api, WEB | {"subject_type": "pairwise"}, issued()).json()
+    assert info["subject_type"] == "pairwise"
+    assert Application.objects.get(client_id=info["client_id"]).is_pairwise
+    refused = register(api, WEB | {"subject_type": "secret"}, issued())
+    assert refused.status_code == 400 and "subject_type" in refused.json()["error_description"]

@@ -21,6 +21,7 @@ import requests
 
 from oidc_flows import keys, tokens
 from oidc_flows.models import BrowserSession, Consent, RefreshToken
+from oidc_flows.subjects import public_id
 from tests.factories import make_client, make_server, make_user
 from tests.support.jose import verify_jwt
 from tests.support.oauth import AuthorizationRequest, Browser, is_sign_in_form, location_params
@@ -294,7 +295,7 @@ def test_login_hint_is_only_a_hint(browser, default_server, mail, bob):
         issuer=default_server.issuer,
         audience=mail.client_id,
     )
-    assert claims["sub"] == str(BrowserSession.objects.get().user.pk) != str(bob.pk)
+    assert claims["sub"] == public_id(BrowserSession.objects.get().user) != public_id(bob)
 
 
 def test_an_odd_login_hint_is_ignored(browser):
@@ -342,7 +343,7 @@ def test_id_token_hint_of_another_user_shows_the_sign_in_page(browser, bob_brows
         issuer=default_server.issuer,
         audience=mail.client_id,
     )
-    assert claims["sub"] == str(bob.pk)
+    assert claims["sub"] == public_id(bob)
 
 
 def test_signing_in_again_as_someone_else_than_the_hint_is_login_required(browser, bob_browser, default_server, mail):
@@ -384,7 +385,8 @@ def test_signing_in_as_someone_else_than_the_hint_is_login_required(browser, bob
 def expired_id_token(server, user, client) -> str:
     """An ID token of ``server`` for ``user`` that expired an hour ago (still a valid hint)."""
     now = int(time.time())
-    claims = {"iss": server.issuer, "sub": str(user.pk), "aud": client.client_id, "iat": now - 7200, "exp": now - 3600}
+    sub = public_id(user)
+    claims = {"iss": server.issuer, "sub": sub, "aud": client.client_id, "iat": now - 7200, "exp": now - 3600}
     return tokens.sign(server, claims)
 
 

@@ -16,9 +16,10 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
+from django.contrib.auth import get_user_model
 from django.test import Client
 
-from oidc_flows import policy
+from oidc_flows import policy, subjects
 from oidc_flows.models import AccessPolicy, AuthorizationServer, PolicyRule, Scope
 from tests.factories import PASSWORD, make_client, make_server, make_user
 from tests.support.dpop import DPoPKey
@@ -381,3 +382,18 @@ def test_the_lean_wsgi_stack_serves_the_exchange(setup):
 
     assert answer.status == 200, answer.body
     assert claims_of(answer.json()["access_token"])["aud"] == "api://orders" and answer.cookies == []
+
+
+def test_a_pairwise_applications_token_is_exchanged_for_the_same_user(setup):
+    setup["app"].subject_type = "pairwise"
+    setup["app"].save()
+
+    subject = users_token(setup)
+    status, body = exchange(setup, subject, scope="profile")
+
+    assert status == 200, body
+    seen_by_app, exchanged = claims_of(subject), claims_of(body["access_token"])
+    alice = get_user_model().objects.get(username="alice")
+    # The application's pairwise sub is resolved to alice; the service, a public-sub client, sees her public id.
+    assert seen_by_app["sub"] != subjects.public_id(alice)
+    assert exchanged["sub"] == subjects.public_id(alice) and exchanged["act"] == {"sub": setup["service"].client_id}

@@ -23,6 +23,7 @@ from joserfc.jwk import KeySet
 
 from oidc_flows import lean, servers
 from oidc_flows.models import AuthorizationServer, Scope
+from oidc_flows.subjects import public_id
 from tests.factories import PASSWORD, make_client, make_user
 
 
@@ -117,4 +118,4 @@ def test_concurrent_token_requests_on_reused_servers_each_get_their_own_tokens(s
             user = users[fields["username"]]
             id_token = claims(answer["id_token"])
             assert access["uid"] == id_token["sub"] == access["sub"], (access, id_token)
-            assert (access["sub"], id_token["aud"]) == (str(user.pk), client.client_id)
+            assert (access["sub"], id_token["aud"]) == (public_id(user), client.client_id)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from oidc_flows import applogout, keys, sessions
+from oidc_flows import applogout, keys, sessions, subjects
 from oidc_flows.models import Application, AuthorizationServer, BrowserSession, LogoutDelivery, SessionApplication
 from oidc_flows.settings import flows_settings
 from tests.factories import make_client, make_user
@@ -120,7 +120,10 @@ def test_discovery_advertises_both_logouts_with_sid(client):
 # -- ending a session owes a logout ------------------------------------------------------------------
 
 
-def test_account_ending_another_browser_owes_its_applications_a_logout(client, mail, server):
+@pytest.mark.parametrize("subject_type", ["public", "pairwise"])
+def test_account_ending_another_browser_owes_its_applications_a_logout(client, mail, server, subject_type):
+    mail.subject_type = subject_type
+    mail.save()
     alice = make_user()
     other = signed_in(alice, mail, server)
     client.force_login(alice)
@@ -130,7 +133,9 @@ def test_account_ending_another_browser_owes_its_applications_a_logout(client, m
     assert response.status_code == 302
     delivery = LogoutDelivery.objects.get()
     assert (delivery.application, delivery.server, delivery.sid) == (mail, server, str(other.sid))
-    assert delivery.sub == applogout.subject(alice, mail)
+    # The sub the application knows: its pairwise one, never the public id, when it has pairwise subjects.
+    assert delivery.sub == subjects.subject_for(alice, mail)
+    assert (delivery.sub == subjects.public_id(alice)) is (subject_type == "public")
     assert delivery.status == "pending" and delivery.next_attempt is not None
     assert not BrowserSession.objects.filter(pk=other.pk).exists()
 

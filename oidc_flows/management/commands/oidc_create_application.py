@@ -53,6 +53,17 @@ class Command(BaseCommand):
             "--frontchannel-logout-session-required", action="store_true", help="The iframe URL carries iss and sid."
         )
         parser.add_argument("--allowed-origin", action="append", default=[], dest="allowed_origins")
+        parser.add_argument(
+            "--subject-type",
+            default=policy.SubjectType.PUBLIC.value,
+            choices=[t.value for t in policy.SubjectType],
+            help="pairwise: the application sees a sub of its own sector (OIDC Core §8.1).",
+        )
+        parser.add_argument(
+            "--sector-identifier-uri",
+            default="",
+            help="Pairwise: https URL of a JSON array listing the redirect URIs; its host is the sector.",
+        )
         parser.add_argument("--skip-consent", action="store_true", help="First-party app: no consent page.")
         parser.add_argument(
             "--server",
@@ -90,10 +101,14 @@ class Command(BaseCommand):
                 backchannel_logout_session_required=o["backchannel_logout_session_required"],
                 frontchannel_logout_uri=o["frontchannel_logout_uri"],
                 frontchannel_logout_session_required=o["frontchannel_logout_session_required"],
+                subject_type=o["subject_type"],
+                sector_identifier_uri=o["sector_identifier_uri"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
         lines = [f"client_id:     {app.client_id}"]
+        if app.is_pairwise:
+            lines.append(f"subject type:  pairwise ({app.sector_identifier_uri or 'sector from the redirect URIs'})")
         if app.token_endpoint_auth_method != "client_secret_basic":
             lines.append(f"auth method:   {app.token_endpoint_auth_method}")
         if secret:
