@@ -60,6 +60,8 @@ def demo_apps(base: str, state: dict) -> list[dict]:
             "name": "Demo native app",
             "application_type": "native",
             "redirect_uris": ["com.example.demo:/callback", "http://127.0.0.1/callback"],
+            # The device authorization grant too (RFC 8628): try it with curl and /activate (README).
+            "grant_types": ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
         },
         {
             "client_id": "demo-service",
@@ -108,6 +110,7 @@ class Command(BaseCommand):
   Web client:        demo-web / {state["web_secret"]}
   Service client:    demo-service / {state["service_secret"]}
   Public clients:    demo-spa, demo-native (PKCE, no secret)
+  Device sign-in:    demo-native at {server.endpoint_url("device/authorize")}, then {base}/activate
   Your factors:      {base}/account/   (authenticator app, passkey, email codes, recovery codes)
   Authentication API: POST {base}/api/v1/authn   (Okta's contract; mail goes to this log)
   Demo API:          {base}/api/demo/whoami, {base}/api/demo/reports (scope {REPORTS_SCOPE}); see README
