@@ -653,21 +653,22 @@ class KeyRotateSerializer(serializers.Serializer):
 
 
 class TokenPreviewRequestSerializer(serializers.Serializer):
-    """The inputs of a /token request, as the admin's Token Preview takes them (TokenPreviewForm)."""
+    """The inputs of a /token request, as the admin's Token Preview takes them (its TokenPreviewForm)."""
 
     clientId = serializers.CharField(help_text="The client_id of the application that would ask.")
     grantType = serializers.CharField()
-    scopes = serializers.ListField(child=serializers.CharField(), required=False, help_text="[]: the default scopes.")
+    scope = serializers.CharField(required=False, allow_blank=True, help_text="Space-separated; empty: the default.")
     userId = serializers.CharField(required=False, allow_blank=True, help_text="Username of the signed-in user.")
 
-    FORM_NAMES = {"client": "clientId", "grant_type": "grantType", "scopes": "scopes", "user": "userId"}
+    FORM_NAMES = {"client": "clientId", "grant_type": "grantType", "scopes": "scope", "user": "userId"}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The form's cleaned data: ``client``, ``grant_type``, ``scopes`` and ``user``."""
         form = TokenPreviewForm(
             data={
                 "client": attrs["clientId"],
                 "grant_type": attrs["grantType"],
-                "scopes": " ".join(attrs.get("scopes", [])),
+                "scopes": attrs.get("scope", ""),
                 "user": attrs.get("userId", ""),
             },
             server=self.context["server"],
