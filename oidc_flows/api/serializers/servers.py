@@ -631,7 +631,7 @@ class KeySerializer(serializers.Serializer):
     kty = serializers.CharField(read_only=True)
     alg = serializers.CharField(read_only=True)
     use = serializers.CharField(read_only=True)
-    status = serializers.ChoiceField(list(KEY_STATUS.values()), read_only=True)
+    status = serializers.CharField(read_only=True, help_text="ACTIVE (signing), NEXT (published) or EXPIRED (retired).")
     n = serializers.CharField(read_only=True, required=False)
     e = serializers.CharField(read_only=True, required=False)
     crv = serializers.CharField(read_only=True, required=False)
@@ -646,7 +646,9 @@ class KeySerializer(serializers.Serializer):
 
 class KeyRotateSerializer(serializers.Serializer):
     use = serializers.ChoiceField(["sig"], required=False, default="sig", help_text="Okta's; signing keys only.")
-    alg = serializers.ChoiceField(KeyAlg.values, required=False, help_text="Algorithm of the new keys (ours).")
+    signingAlg = serializers.ChoiceField(
+        KeyAlg.values, required=False, help_text="Algorithm of the new keys (ours; default: the server's)."
+    )
 
 
 # -- token preview ------------------------------------------------------------------------------------

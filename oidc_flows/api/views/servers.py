@@ -201,9 +201,9 @@ class AuthorizationServerViewSet(CrudMixin, ManagementViewSet):
         body = s.KeyRotateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            key = keys.rotate(server, alg=body.validated_data.get("alg"))
+            key = keys.rotate(server, alg=body.validated_data.get("signingAlg"))
         except ValueError as exc:  # an algorithm the server's security profile forbids
-            raise exceptions.ValidationError({"alg": [str(exc)]}) from None
+            raise exceptions.ValidationError({"signingAlg": [str(exc)]}) from None
         self.record(self.events["rotate"], server, detail={"kid": key.kid, "alg": key.alg})
         return Response(s.KeySerializer(keys.published(server), many=True).data)
 
@@ -247,6 +247,7 @@ def _child_schema(noun: str, *parents: OpenApiParameter) -> Any:
 @_child_schema("scope", SERVER_ID)
 class ScopeViewSet(ServerChildViewSet):
     queryset = Scope.objects.all()
+    lookup_url_kwarg = "scope_id"
     serializer_class = s.ScopeSerializer
     search_fields: ClassVar[dict[str, Any]] = {"name": "name", "description": "description"}
     events: ClassVar[dict[str, str]] = {
@@ -263,6 +264,7 @@ class ScopeViewSet(ServerChildViewSet):
 @_child_schema("claim", SERVER_ID)
 class ClaimViewSet(ServerChildViewSet):
     queryset = Claim.objects.all()
+    lookup_url_kwarg = "claim_id"
     serializer_class = s.ClaimSerializer
     search_fields: ClassVar[dict[str, Any]] = {"name": "name", "value": "value", "status": _status_filter}
     events: ClassVar[dict[str, str]] = {
@@ -281,6 +283,7 @@ LIFECYCLE = {
 @_child_schema("access policy", SERVER_ID)
 class PolicyViewSet(ServerChildViewSet):
     queryset = AccessPolicy.objects.all()
+    lookup_url_kwarg = "policy_id"
     serializer_class = s.PolicySerializer
     search_fields: ClassVar[dict[str, Any]] = {"name": "name", "status": _status_filter}
     events: ClassVar[dict[str, str]] = {
@@ -305,6 +308,7 @@ class PolicyViewSet(ServerChildViewSet):
 @_child_schema("policy rule", SERVER_ID, POLICY_ID)
 class RuleViewSet(ServerChildViewSet):
     queryset = PolicyRule.objects.all()
+    lookup_url_kwarg = "rule_id"
     serializer_class = s.RuleSerializer
     search_fields: ClassVar[dict[str, Any]] = {"name": "name", "status": _status_filter}
     events: ClassVar[dict[str, str]] = {
