@@ -59,6 +59,11 @@ def logged_steps(base_url: str, token: str, actor_client_id: str) -> list[str]:
     return [e["eventType"] for e in mine if e["eventType"] in EXPECTED_EVENTS]
 
 
+def test_the_readme_shows_the_script_the_test_runs():
+    readme = (SCRIPT.parents[2] / "README.md").read_text()
+    assert f"```python\n{SCRIPT.read_text()}```" in readme
+
+
 def test_a_service_configures_a_server_and_a_user_signs_in_with_the_configured_claims(base_url):
     automation, secret = grant_service_app("oidc_flows.apps.manage", "oidc_flows.servers.manage")
     make_user(username="bob", attributes={"department": "Finance"})

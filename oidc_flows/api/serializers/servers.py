@@ -198,6 +198,11 @@ class AuthorizationServerSerializer(OktaSerializer):
         "default_policy": "defaultPolicy",
         "is_active": "status",
     }
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance is not None:
+            self.fields["id"].required = False  # fixed once created: a replacement may leave it out
+
     #: The form's name of each API field that is not already named like the form's.
     TO_FORM = {"signingAlg": "signing_alg", "defaultPolicy": "default_policy", "audiences": "audience"}
 

@@ -21,10 +21,10 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from django.db.models import Model, Q, QuerySet
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, status
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404  # a malformed id is a 404 too, not a 500
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
@@ -106,7 +106,7 @@ class ServerChildViewSet(CrudMixin, ManagementViewSet):
     """A resource of one server (its scopes, claims or policies), found by the server id in the URL."""
 
     scope_family = "servers"
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"[^/.]+"  # any id reaches the API: one it does not know is a 404 in Okta's shape
     q_fields = ("name",)
     search_fields: ClassVar[dict[str, Any]] = {"name": "name"}
 
@@ -321,7 +321,7 @@ class RuleViewSet(ServerChildViewSet):
 
     @cached_property
     def policy(self) -> AccessPolicy:
-        return get_object_or_404(AccessPolicy, server=self.server, pk=self.kwargs["policy_id"])
+        return get_object_or_404(AccessPolicy.objects.filter(server=self.server), pk=self.kwargs["policy_id"])
 
     def get_queryset(self) -> QuerySet:
         return PolicyRule.objects.filter(policy=self.policy)
@@ -350,5 +350,5 @@ def routes(router: BaseRouter) -> None:
     router.register(f"{SERVER}/claims", ClaimViewSet, basename="authorizationserver-claim")
     router.register(f"{SERVER}/policies", PolicyViewSet, basename="authorizationserver-policy")
     router.register(
-        rf"{SERVER}/policies/(?P<policy_id>\d+)/rules", RuleViewSet, basename="authorizationserver-policy-rule"
+        rf"{SERVER}/policies/(?P<policy_id>[^/.]+)/rules", RuleViewSet, basename="authorizationserver-policy-rule"
     )
