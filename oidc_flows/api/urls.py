@@ -8,11 +8,12 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .schema import DocsView, SchemaView
-from .views import servers
+from .views import apps, servers
 
 
 router = SimpleRouter(trailing_slash=False)
 # -- one line per family: <family>.routes(router) ------------------------------------------------------
+apps.routes(router)
 servers.routes(router)
 
 urlpatterns = [
