@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from oidc_flows.api import _log
 from oidc_flows.models import Application, AuthorizationServer
 from oidc_flows.models.claims import RESERVED_CLAIMS
 from tests.api.conftest import grant_service_app
@@ -26,11 +27,11 @@ SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "examples" / "configure.
 #: What the system log holds after the script, in order: one event per write, each by the service app.
 EXPECTED_EVENTS = (
     "application.lifecycle.create",
-    "oauth2.as.create",
-    "oauth2.scope.create",
-    "oauth2.claim.create",
-    "oauth2.policy.create",
-    "oauth2.policy.rule.create",
+    "oauth2.as.created",
+    "oauth2.scope.created",
+    "oauth2.claim.created",
+    "oauth2.policy.created",
+    "oauth2.policy.rule.created",
     "app.oauth2.as.key.rollover",
 )
 
@@ -64,11 +65,22 @@ def test_the_readme_shows_the_script_the_test_runs():
     assert f"```python\n{SCRIPT.read_text()}```" in readme
 
 
-def test_a_service_configures_a_server_and_a_user_signs_in_with_the_configured_claims(base_url):
+def test_a_service_configures_a_server_and_a_user_signs_in_with_the_configured_claims(base_url, monkeypatch):
     automation, secret = grant_service_app("oidc_flows.apps.manage", "oidc_flows.servers.manage")
     make_user(username="bob", attributes={"department": "Finance"})
+    recorded = []  # what the API hands the system log: (event type, actor), then recorded as usual
+
+    def spy(event_type: str, **kwargs: Any) -> None:
+        recorded.append((event_type, kwargs["actor"]))
+        real(event_type, **kwargs)
+
+    real = _log.record
+    monkeypatch.setattr(_log, "record", spy)
 
     result = load_script().configure(base_url, automation.client_id, secret, RP_REDIRECT)
+
+    assert [event for event, _ in recorded] == list(EXPECTED_EVENTS)
+    assert {actor.pk for _, actor in recorded} == {automation.pk}  # each step by the service application
 
     server = AuthorizationServer.objects.get(server_id=result["server"]["id"])
     oauth_client = result["app"]["credentials"]["oauthClient"]

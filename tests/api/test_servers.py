@@ -163,6 +163,18 @@ def test_keys_show_public_parts_only_and_rotate(api, payments):
     assert api.get(f"{SERVERS}/payments").json()["credentials"]["signing"]["kid"] == upcoming
 
 
+def test_changing_the_signing_algorithm_rotates_the_key_as_the_admin_does(api, payments):
+    before = api.get(f"{SERVERS}/payments").json()["credentials"]["signing"]
+
+    changed = api.patch(f"{SERVERS}/payments", {"signingAlg": "ES256"})
+
+    assert changed.status_code == 200, changed.content
+    signing = changed.json()["credentials"]["signing"]
+    assert (before["alg"], signing["alg"]) == ("RS256", "ES256") and signing["kid"] != before["kid"]
+    published = {k["kid"]: k["status"] for k in api.get(f"{SERVERS}/payments/credentials/keys").json()}
+    assert published[before["kid"]] == "EXPIRED"  # retired, still published for the tokens it signed
+
+
 def test_a_read_token_reads_but_cannot_write(django_api, payments):
     reader = django_api(READ)
 

@@ -141,7 +141,7 @@ class OktaSerializer(serializers.Serializer):
 # -- authorization servers ----------------------------------------------------------------------------
 
 
-class SigningCredentialsSerializer(serializers.Serializer):
+class ServerSigningCredentialsSerializer(serializers.Serializer):
     rotationMode = serializers.CharField(read_only=True, help_text="AUTO: rotated every keyRotationDays; MANUAL.")
     kid = serializers.CharField(read_only=True, allow_null=True, help_text="The key signing now.")
     alg = serializers.CharField(read_only=True, allow_null=True)
@@ -149,8 +149,12 @@ class SigningCredentialsSerializer(serializers.Serializer):
     nextRotation = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
-class CredentialsSerializer(serializers.Serializer):
-    signing = SigningCredentialsSerializer(read_only=True)
+class ServerCredentialsSerializer(serializers.Serializer):
+    signing = ServerSigningCredentialsSerializer(read_only=True)
+
+
+def _quiet(*args: Any) -> None:
+    """The admin's ``message_user``, for callers that have no page to show a message on."""
 
 
 class AuthorizationServerSerializer(OktaSerializer):
@@ -183,7 +187,7 @@ class AuthorizationServerSerializer(OktaSerializer):
     defaultPolicy = serializers.BooleanField(
         write_only=True, required=False, default=False, help_text="On creation: start with the default access policy."
     )
-    credentials = CredentialsSerializer(read_only=True)
+    credentials = ServerCredentialsSerializer(read_only=True)
     created = serializers.DateTimeField(read_only=True)
     lastUpdated = serializers.DateTimeField(source="updated", read_only=True)
 
@@ -198,6 +202,7 @@ class AuthorizationServerSerializer(OktaSerializer):
         "default_policy": "defaultPolicy",
         "is_active": "status",
     }
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance is not None:
@@ -256,9 +261,8 @@ class AuthorizationServerSerializer(OktaSerializer):
         with transaction.atomic():
             server = self.form.save()
             servers.ensure_system_scopes(server)
-            before = SigningKey.objects.filter(server=server, status=KeyStatus.ACTIVE).first()
-            after = apply_signing_alg(None, server, self.form.cleaned_data.get("signing_alg"), lambda *a: None)
-            self.rotated = before is not None and after.pk != before.pk
+            # The admin's: a new algorithm rotates the key now (and that function records the rollover).
+            apply_signing_alg(self.context["request"], server, self.form.cleaned_data.get("signing_alg"), _quiet)
         return server
 
     def to_representation(self, server: AuthorizationServer) -> dict[str, Any]:
@@ -443,12 +447,12 @@ class ClaimSerializer(OktaSerializer):
 # -- access policies ----------------------------------------------------------------------------------
 
 
-class IncludeSerializer(serializers.Serializer):
+class PolicyIncludeSerializer(serializers.Serializer):
     include = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class PolicyConditionsSerializer(serializers.Serializer):
-    clients = IncludeSerializer(required=False, help_text='{"include": ["ALL_CLIENTS"]} or client ids.')
+    clients = PolicyIncludeSerializer(required=False, help_text='{"include": ["ALL_CLIENTS"]} or client ids.')
 
 
 class PolicySerializer(OktaSerializer):
@@ -516,18 +520,18 @@ class PolicySerializer(OktaSerializer):
 # -- policy rules -------------------------------------------------------------------------------------
 
 
-class PeopleSerializer(serializers.Serializer):
-    users = IncludeSerializer(required=False, help_text="User ids.")
-    groups = IncludeSerializer(required=False, help_text="Group ids.")
+class RulePeopleSerializer(serializers.Serializer):
+    users = PolicyIncludeSerializer(required=False, help_text="User ids.")
+    groups = PolicyIncludeSerializer(required=False, help_text="Group ids.")
 
 
 class RuleConditionsSerializer(serializers.Serializer):
-    people = PeopleSerializer(required=False, help_text="No users and no groups: everyone, and services.")
-    grantTypes = IncludeSerializer(required=False, help_text="[]: every grant type.")
-    scopes = IncludeSerializer(required=False, help_text='["*"]: any scope of the server.')
+    people = RulePeopleSerializer(required=False, help_text="No users and no groups: everyone, and services.")
+    grantTypes = PolicyIncludeSerializer(required=False, help_text="[]: every grant type.")
+    scopes = PolicyIncludeSerializer(required=False, help_text='["*"]: any scope of the server.')
 
 
-class TokenActionSerializer(serializers.Serializer):
+class RuleTokenActionSerializer(serializers.Serializer):
     accessTokenLifetimeSeconds = serializers.IntegerField(required=False, help_text="60 to 86400.")
     refreshTokenLifetimeSeconds = serializers.IntegerField(
         required=False, allow_null=True, help_text="Total lifetime of a refresh token family; null: unlimited."
@@ -538,7 +542,7 @@ class TokenActionSerializer(serializers.Serializer):
 
 
 class RuleActionsSerializer(serializers.Serializer):
-    token = TokenActionSerializer(required=False)
+    token = RuleTokenActionSerializer(required=False)
 
 
 #: Where each of the rule form's fields lives in the API's JSON (for error messages).
@@ -629,7 +633,7 @@ KEY_STATUS = {KeyStatus.ACTIVE: "ACTIVE", KeyStatus.NEXT: "NEXT", KeyStatus.RETI
 PUBLIC_MEMBERS = ("kty", "alg", "use", "kid", "crv", "x", "y", "n", "e")
 
 
-class KeySerializer(serializers.Serializer):
+class SigningKeySerializer(serializers.Serializer):
     """A published signing key: its public JWK members and status, never private material."""
 
     kid = serializers.CharField(read_only=True)

@@ -72,15 +72,11 @@ class CrudMixin:
         serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         changed = serializer.save()
-        self.record(self.events["update"], changed, detail={"fields": sorted(request.data)})
-        self.after_update(serializer, changed)
+        self.record(self.events["update"], changed, detail={"changed": sorted(serializer.form.changed_data)})
         return Response(self.get_serializer(changed).data)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.update(request, *args, partial=True, **kwargs)
-
-    def after_update(self, serializer: Any, instance: Model) -> None:
-        """What else an update did, for the system log (a server's key rotated with its algorithm)."""
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
@@ -98,7 +94,9 @@ class CrudMixin:
         if instance.is_active != active:
             instance.is_active = active
             instance.save(update_fields=["is_active", *(["updated"] if hasattr(instance, "updated") else [])])
-            self.record(self.events["activate" if active else "deactivate"], instance)
+            self.record(
+                self.events["activate" if active else "deactivate"], instance, detail={"status": s.status_of(instance)}
+            )
         return Response(self.get_serializer(instance).data)
 
 
@@ -146,17 +144,13 @@ class AuthorizationServerViewSet(CrudMixin, ManagementViewSet):
         "status": _status_filter,
     }
     events: ClassVar[dict[str, str]] = {
-        "create": "oauth2.as.create",
-        "update": "oauth2.as.update",
-        "delete": "oauth2.as.delete",
-        "activate": "oauth2.as.activate",
-        "deactivate": "oauth2.as.deactivate",
+        "create": "oauth2.as.created",
+        "update": "oauth2.as.updated",
+        "delete": "oauth2.as.deleted",
+        "activate": "oauth2.as.activated",
+        "deactivate": "oauth2.as.deactivated",
         "rotate": "app.oauth2.as.key.rollover",
     }
-
-    def after_update(self, serializer: Any, instance: Model) -> None:
-        if getattr(serializer, "rotated", False):  # a new signing algorithm: a new key signs now
-            self.record(self.events["rotate"], instance, detail={"alg": instance.signing_keys.get(status="active").alg})
 
     def refuse_delete(self, instance: AuthorizationServer) -> None:
         if instance.is_org:  # the admin has no delete button for it either
@@ -181,11 +175,11 @@ class AuthorizationServerViewSet(CrudMixin, ManagementViewSet):
         summary="List the server's signing keys",
         description="The published keys (next, active, retired within their grace period): public parts only.",
         parameters=[SERVER_ID],
-        responses=s.KeySerializer(many=True),
+        responses=s.SigningKeySerializer(many=True),
     )
     @action(detail=True, methods=["get"], url_path="credentials/keys", pagination_class=None)
     def credentials_keys(self, request: Request, server_id: str) -> Response:
-        return Response(s.KeySerializer(keys.published(self.get_object()), many=True).data)
+        return Response(s.SigningKeySerializer(keys.published(self.get_object()), many=True).data)
 
     @extend_schema(
         summary="Rotate the server's signing key",
@@ -193,7 +187,7 @@ class AuthorizationServerViewSet(CrudMixin, ManagementViewSet):
         '(as `manage.py oidc_rotate_keys` and the admin\'s "Rotate signing key"). Answers the published keys.',
         parameters=[SERVER_ID],
         request=s.KeyRotateSerializer,
-        responses=s.KeySerializer(many=True),
+        responses=s.SigningKeySerializer(many=True),
     )
     @action(detail=True, methods=["post"], url_path="credentials/lifecycle/keyRotate", pagination_class=None)
     def key_rotate(self, request: Request, server_id: str) -> Response:
@@ -205,7 +199,7 @@ class AuthorizationServerViewSet(CrudMixin, ManagementViewSet):
         except ValueError as exc:  # an algorithm the server's security profile forbids
             raise exceptions.ValidationError({"signingAlg": [str(exc)]}) from None
         self.record(self.events["rotate"], server, detail={"kid": key.kid, "alg": key.alg})
-        return Response(s.KeySerializer(keys.published(server), many=True).data)
+        return Response(s.SigningKeySerializer(keys.published(server), many=True).data)
 
     @extend_schema(
         summary="Token preview",
@@ -251,9 +245,9 @@ class ScopeViewSet(ServerChildViewSet):
     serializer_class = s.ScopeSerializer
     search_fields: ClassVar[dict[str, Any]] = {"name": "name", "description": "description"}
     events: ClassVar[dict[str, str]] = {
-        "create": "oauth2.scope.create",
-        "update": "oauth2.scope.update",
-        "delete": "oauth2.scope.delete",
+        "create": "oauth2.scope.created",
+        "update": "oauth2.scope.updated",
+        "delete": "oauth2.scope.deleted",
     }
 
     def refuse_delete(self, instance: Scope) -> None:
@@ -268,9 +262,9 @@ class ClaimViewSet(ServerChildViewSet):
     serializer_class = s.ClaimSerializer
     search_fields: ClassVar[dict[str, Any]] = {"name": "name", "value": "value", "status": _status_filter}
     events: ClassVar[dict[str, str]] = {
-        "create": "oauth2.claim.create",
-        "update": "oauth2.claim.update",
-        "delete": "oauth2.claim.delete",
+        "create": "oauth2.claim.created",
+        "update": "oauth2.claim.updated",
+        "delete": "oauth2.claim.deleted",
     }
 
 
@@ -287,11 +281,11 @@ class PolicyViewSet(ServerChildViewSet):
     serializer_class = s.PolicySerializer
     search_fields: ClassVar[dict[str, Any]] = {"name": "name", "status": _status_filter}
     events: ClassVar[dict[str, str]] = {
-        "create": "oauth2.policy.create",
-        "update": "oauth2.policy.update",
-        "delete": "oauth2.policy.delete",
-        "activate": "oauth2.policy.activate",
-        "deactivate": "oauth2.policy.deactivate",
+        "create": "oauth2.policy.created",
+        "update": "oauth2.policy.updated",
+        "delete": "oauth2.policy.deleted",
+        "activate": "oauth2.policy.activated",
+        "deactivate": "oauth2.policy.deactivated",
     }
 
     @extend_schema(summary="Activate an access policy", request=None, parameters=[SERVER_ID])
@@ -312,11 +306,11 @@ class RuleViewSet(ServerChildViewSet):
     serializer_class = s.RuleSerializer
     search_fields: ClassVar[dict[str, Any]] = {"name": "name", "status": _status_filter}
     events: ClassVar[dict[str, str]] = {
-        "create": "oauth2.policy.rule.create",
-        "update": "oauth2.policy.rule.update",
-        "delete": "oauth2.policy.rule.delete",
-        "activate": "oauth2.policy.rule.activate",
-        "deactivate": "oauth2.policy.rule.deactivate",
+        "create": "oauth2.policy.rule.created",
+        "update": "oauth2.policy.rule.updated",
+        "delete": "oauth2.policy.rule.deleted",
+        "activate": "oauth2.policy.rule.activated",
+        "deactivate": "oauth2.policy.rule.deactivated",
     }
 
     @cached_property
