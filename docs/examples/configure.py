@@ -78,6 +78,7 @@ def configure(idp: str, client_id: str, client_secret: str, redirect_uri: str) -
 
     # 4. A fresh signing key (the published next key starts signing).
     keys = call("POST", f"{base}/credentials/lifecycle/keyRotate", {"use": "sig"})
+    api.close()
     return {"app": app, "server": server, "policy": policy, "keys": keys}
 
 

@@ -16,17 +16,12 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.contrib.admin.utils import flatten_fieldsets
 from django.db import models, transaction
 from django.forms.models import modelform_factory
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from ... import keys, servers
-from ...admin.access import PolicyRuleInline
-from ...admin.forms import SERVER_REQUEST_FIELDS, TokenPreviewForm
-from ...admin.security import apply_signing_alg
 from ...models import AccessPolicy, AuthorizationServer, Claim, PolicyRule, Scope, SigningKey
 from ...models.keys import KeyAlg, KeyStatus
 
@@ -44,13 +39,29 @@ def status_of(obj: Any) -> str:
 # -- the admin's forms --------------------------------------------------------------------------------
 
 
+def _model_admins() -> dict[type[models.Model], type]:
+    # Imported when a write needs them: importing oidc_flows.admin needs django.contrib.admin installed.
+    from ...admin.access import AccessPolicyAdmin
+    from ...admin.servers import AuthorizationServerAdmin, ClaimAdmin, ScopeAdmin
+
+    return {
+        AuthorizationServer: AuthorizationServerAdmin,
+        Scope: ScopeAdmin,
+        Claim: ClaimAdmin,
+        AccessPolicy: AccessPolicyAdmin,
+    }
+
+
 def admin_form(model: type[models.Model], obj: models.Model | None = None, *, always: Iterable[str] = ()) -> type:
     """The form the admin shows for ``obj`` (None: the "add" page): its form class and its editable fields.
 
     ``always`` adds fields the admin makes read-only on a change page (``server``): sent unchanged,
     they let the form check the unique constraints they take part in.
     """
-    model_admin = admin.site._registry[model]
+    from django.contrib.admin import site
+    from django.contrib.admin.utils import flatten_fieldsets
+
+    model_admin = _model_admins()[model](model, site)
     readonly = set(model_admin.get_readonly_fields(None, obj)) - set(always)
     fields = [f for f in flatten_fieldsets(model_admin.get_fieldsets(None, obj)) if f not in readonly]
     fields += [f for f in always if f not in fields]
@@ -59,6 +70,10 @@ def admin_form(model: type[models.Model], obj: models.Model | None = None, *, al
 
 def rule_form() -> type:
     """The form of a rule in the policy's page (a rule has no page of its own in the admin)."""
+    from django.contrib.admin.utils import flatten_fieldsets
+
+    from ...admin.access import PolicyRuleInline
+
     return modelform_factory(
         PolicyRule, form=PolicyRuleInline.form, fields=flatten_fieldsets(PolicyRuleInline.fieldsets)
     )
@@ -212,6 +227,8 @@ class AuthorizationServerSerializer(OktaSerializer):
     TO_FORM = {"signingAlg": "signing_alg", "defaultPolicy": "default_policy", "audiences": "audience"}
 
     def form_class(self) -> type:
+        from ...admin.forms import SERVER_REQUEST_FIELDS
+
         # Pushed and signed requests may be set on creation too (the admin shows them once the server exists).
         return admin_form(AuthorizationServer, self.instance, always=SERVER_REQUEST_FIELDS)
 
@@ -262,6 +279,8 @@ class AuthorizationServerSerializer(OktaSerializer):
             server = self.form.save()
             servers.ensure_system_scopes(server)
             # The admin's: a new algorithm rotates the key now (and that function records the rollover).
+            from ...admin.security import apply_signing_alg
+
             apply_signing_alg(self.context["request"], server, self.form.cleaned_data.get("signing_alg"), _quiet)
         return server
 
@@ -675,6 +694,8 @@ class TokenPreviewRequestSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The form's cleaned data: ``client``, ``grant_type``, ``scopes`` and ``user``."""
+        from ...admin.forms import TokenPreviewForm
+
         form = TokenPreviewForm(
             data={
                 "client": attrs["clientId"],

@@ -30,7 +30,6 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from ... import keys
-from ...admin.servers import system_scope_refusal
 from ...models import AccessPolicy, AuthorizationServer, Claim, PolicyRule, Scope
 from ...preview import preview
 from ..base import ManagementViewSet
@@ -251,6 +250,8 @@ class ScopeViewSet(ServerChildViewSet):
     }
 
     def refuse_delete(self, instance: Scope) -> None:
+        from ...admin.servers import system_scope_refusal  # lazily: oidc_flows.admin needs django.contrib.admin
+
         if why := system_scope_refusal(instance):
             raise exceptions.ValidationError({"system": [why]})
 
