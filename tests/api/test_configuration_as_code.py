@@ -93,6 +93,7 @@ def test_a_service_configures_a_server_and_a_user_signs_in_with_the_configured_c
     request = AuthorizationRequest(client, server, scope="openid invoices:read")
     tokens = request.exchange(browser.authorize(request.url, username="bob"))
     browser.http.close()
+    request.session.close()  # kept-alive connections would outlive the test's database
 
     keys_url = server.endpoint_url("keys")
     id_token = verify_jwt(tokens["id_token"], jwks_url=keys_url, issuer=server.issuer, audience=client.client_id)
