@@ -59,6 +59,10 @@ class FlowsSettings:
     #: The server-side secret in pairwise subs (OIDC Core §8.1, oidc_flows.subjects); empty: a key derived
     #: from SECRET_KEY. Changing it (or SECRET_KEY while it is empty) changes every pairwise sub.
     PAIRWISE_SALT: str = ""
+    #: The management API's rate limits per access token (oidc_flows.api.throttling), as Django REST
+    #: framework rates ("number/second|minute|hour|day"): "read" for GET/HEAD, "write" for the rest;
+    #: a missing key keeps its default, None switches that limit off. Over it: 429 with Retry-After.
+    API_RATE_LIMITS: dict = field(default_factory=dict, hash=False)
 
 
 @functools.cache

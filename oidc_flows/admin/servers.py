@@ -45,6 +45,13 @@ SERVER_REQUEST_FIELDSET: Final = (
 )
 
 
+def system_scope_refusal(scope: Scope) -> str | None:
+    """Why ``scope`` may not be deleted (an OpenID Connect scope every server keeps); None if it may."""
+    if scope.is_system:
+        return f"{scope.name} is an OpenID Connect scope: every server keeps it."
+    return None
+
+
 def server_filter_query(server: AuthorizationServer) -> str:
     return urlencode({"server__id__exact": server.pk})
 
@@ -338,10 +345,8 @@ class ScopeAdmin(ServerChildAdmin):
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None) -> HttpResponse:
         scope = self.get_object(request, object_id)
-        if scope is not None and scope.is_system:
-            self.message_user(
-                request, f"{scope.name} is an OpenID Connect scope: every server keeps it.", messages.ERROR
-            )
+        if scope is not None and (why := system_scope_refusal(scope)):
+            self.message_user(request, why, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:oidc_flows_scope_change", args=[scope.pk]))
         return super().delete_view(request, object_id, extra_context)
 
