@@ -21,6 +21,7 @@ from oidc_flows import cleanup, systemlog
 from oidc_flows.models import AuthEvent
 from tests.factories import make_client, make_server, make_user
 
+
 FORM = "application/x-www-form-urlencoded"  # RFC 6749 §4.4.2: multipart is refused
 
 
