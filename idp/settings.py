@@ -12,6 +12,8 @@ from pathlib import Path
 
 import environ
 
+from oidc_flows.api.openapi import SETTINGS as API_SCHEMA_SETTINGS
+
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -47,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "oauth2_provider",
     "rest_framework",
+    "drf_spectacular",  # the management API's OpenAPI schema (manage.py spectacular, /api/v1/docs)
+    "drf_spectacular_sidecar",  # Swagger UI's assets, served locally
     "oidc_flows",
     "idp",
 ]
@@ -257,7 +261,15 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="oidc_flows <no-reply@localhost>")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
-REST_FRAMEWORK = {"DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"]}
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # Okta's error shape ({"errorCode", "errorSummary", "errorCauses"...}); the management API's own views
+    # use it whatever this says (oidc_flows.api.base).
+    "EXCEPTION_HANDLER": "oidc_flows.api.exceptions.management_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The management API's OpenAPI schema (/api/v1/schema, `manage.py spectacular`), Swagger UI from local assets.
+SPECTACULAR_SETTINGS = {**API_SCHEMA_SETTINGS}
 
 # Logs go to stderr. LOG_FORMAT=json (the default outside DEBUG): one JSON object per line, and one
 # line per request from oidc_flows.middleware.RequestLogMiddleware (never tokens, codes, secrets or

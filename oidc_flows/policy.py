@@ -160,6 +160,45 @@ SYSTEM_SCOPES: Final = MappingProxyType({
     "offline_access": "Keep access while you are not using the application.",
 })
 
+#: The management API's scopes (oidc_flows.api, Okta's ``okta.apps.manage`` and so on): only the org
+#: server has them. A family's ``.read`` allows GET/HEAD, its ``.manage`` every method (it implies
+#: ``.read``). ``permissions``: the Django model permissions (actions on the family's models) the scope
+#: stands for; a token with a user also needs that user's own permission at call time.
+@dataclass(frozen=True, slots=True)
+class ManagementScope:
+    description: str
+    family: str
+    manage: bool
+    permissions: tuple[str, ...]
+
+
+_READ: Final = ("view",)
+_MANAGE: Final = ("view", "add", "change", "delete")
+MANAGEMENT_SCOPES: Final = MappingProxyType({
+    "oidc_flows.apps.read":      ManagementScope("Read applications.",                                     "apps",    False, _READ),
+    "oidc_flows.apps.manage":    ManagementScope("Create, change and delete applications.",                "apps",    True,  _MANAGE),
+    "oidc_flows.servers.read":   ManagementScope("Read authorization servers, their scopes, claims and policies.", "servers", False, _READ),
+    "oidc_flows.servers.manage": ManagementScope("Create and change authorization servers and rotate their keys.", "servers", True, _MANAGE),
+    "oidc_flows.users.read":     ManagementScope("Read users, their sessions and consents.",               "users",   False, _READ),
+    "oidc_flows.users.manage":   ManagementScope("Create, change, lock out and sign out users.",           "users",   True,  _MANAGE),
+    "oidc_flows.groups.read":    ManagementScope("Read groups and their members.",                         "groups",  False, _READ),
+    "oidc_flows.groups.manage":  ManagementScope("Create and change groups and their members.",            "groups",  True,  _MANAGE),
+    "oidc_flows.logs.read":      ManagementScope("Read the system log.",                                   "logs",    False, _READ),
+})
+
+
+def management_scope_name(family: str, *, manage: bool) -> str:
+    """The scope a request on ``family`` needs: ``oidc_flows.<family>.manage`` for writes, else ``.read``."""
+    return f"oidc_flows.{family}.{'manage' if manage else 'read'}"
+
+
+def management_scopes_allowing(family: str, *, manage: bool) -> frozenset[str]:
+    """The scopes any one of which allows a request on ``family`` (``.manage`` implies ``.read``)."""
+    return frozenset(
+        name for name, s in MANAGEMENT_SCOPES.items() if s.family == family and (s.manage or not manage)
+    )
+
+
 #: How clients may authenticate at /token, /introspect, /revoke and /par (RFC 8414 §2, OIDC Core §9).
 TOKEN_ENDPOINT_AUTH_METHODS: Final = (
     "client_secret_basic",

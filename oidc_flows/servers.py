@@ -242,6 +242,19 @@ def ensure_system_scopes(server: AuthorizationServer) -> None:
             name=name,
             defaults={"description": description, "is_system": True, "consent_required": name != "openid"},
         )
+    if server.is_org:
+        ensure_management_scopes(server)
+
+
+def ensure_management_scopes(server: AuthorizationServer) -> None:
+    """Give the org server the management API's scopes (policy.MANAGEMENT_SCOPES): system scopes that a
+    user consents to, and that an application gets with client credentials only when granted them."""
+    for name, scope in policy.MANAGEMENT_SCOPES.items():
+        Scope.objects.get_or_create(
+            server=server,
+            name=name,
+            defaults={"description": scope.description, "is_system": True, "consent_required": True},
+        )
 
 
 def ensure_builtin_servers(**kwargs: Any) -> None:

@@ -62,6 +62,10 @@ class FlowsSettings:
     #: Days the system log keeps its events (sign-ins, administrative changes, security events); older
     #: ones go at the next ``manage.py oidc_clear_expired``. 90, as Okta's System Log.
     SYSTEM_LOG_RETENTION_DAYS: int = 90
+    #: The management API's rate limits per access token (oidc_flows.api.throttling), as Django REST
+    #: framework rates ("number/second|minute|hour|day"): "read" for GET/HEAD, "write" for the rest;
+    #: a missing key keeps its default, None switches that limit off. Over it: 429 with Retry-After.
+    API_RATE_LIMITS: dict = field(default_factory=dict, hash=False)
 
 
 @functools.cache

@@ -43,6 +43,7 @@ urlpatterns = [
     path("account/sessions/<uuid:sid>/end", account.end_session, name="account-end-session"),
     path("account/consents/<int:pk>/withdraw", account.withdraw, name="account-withdraw-consent"),
     path("", include("oidc_flows.authn.urls")),  # /api/v1/authn..., /login/sessionCookieRedirect
+    path("api/v1/", include("oidc_flows.api.urls")),  # the management API (after /api/v1/authn...)
     path("", include("oidc_flows.authn.urls_pages")),  # hosted sign-in, recovery and account pages
     path("activate", device.activate, name="device-activate"),  # RFC 8628 §3.3: the user types the code here
     path("activate/confirm", device.confirm, name="device-confirm"),

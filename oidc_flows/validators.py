@@ -275,7 +275,15 @@ class FlowsValidator(OAuth2Validator):
             return False
         grant = policy.GRANTS.get(request.grant_type) if request.grant_type else None
         # A token without a user cannot carry the OIDC user scopes (openid, profile, offline_access...).
-        return not (grant and not grant.has_user and requested & policy.SYSTEM_SCOPES.keys())
+        if grant and not grant.has_user and requested & policy.SYSTEM_SCOPES.keys():
+            return False
+        if self.server.is_org and requested & policy.MANAGEMENT_SCOPES.keys():
+            # The management API's scopes: granted by an administrator, or a staff user's (oidc_flows.api.grants).
+            from .api import grants
+
+            user = request.user or getattr(self.http_request, "user", None)
+            return not grants.refused(client, user, requested, has_user=grant is None or grant.has_user)
+        return True
 
     def get_default_scopes(self, client_id, request: OAuthRequest, *args, **kwargs) -> list[str]:
         return [name for name, scope in snapshots.of(self.server).scopes.items() if scope.is_default]

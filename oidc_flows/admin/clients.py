@@ -114,7 +114,8 @@ TYPE_FIELDSETS: dict[str, tuple[tuple[str | None, dict[str, Any]], ...]] = {
                     "fields": ("grant_types",)
                     + (("token_endpoint_auth_method",) if rule.confidential else ())
                     + (("skip_authorization",) if rule.redirects else ())
-                    + ("is_active",),
+                    + ("is_active",)
+                    + (("management_scopes",) if policy.Grant.CLIENT_CREDENTIALS in rule.grants else ()),
                 },
             ),
             (
@@ -272,7 +273,10 @@ class ApplicationAdmin(admin.ModelAdmin):
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Application | None = None) -> tuple[str, ...]:
-        return ("client_id", "type_label", "origin", "secret_status", "servers", "tokens") if obj else ()
+        fields = ("client_id", "type_label", "origin", "secret_status", "servers", "tokens") if obj else ()
+        # Granting management API scopes gives the application powers over everything: superusers only,
+        # or a staff user could grant an application more than their own permissions allow.
+        return fields if request.user.is_superuser else (*fields, "management_scopes")
 
     def get_form(self, request: HttpRequest, obj: Application | None = None, change: bool = False, **kwargs: Any):
         app_type = self._app_type(request, obj)

@@ -219,6 +219,16 @@ class ApplicationForm(forms.ModelForm):
         label=_("Sector identifier URI"),
         help_text=Application._meta.get_field("sector_identifier_uri").help_text,
     )
+    management_scopes = forms.MultipleChoiceField(
+        choices=[(name, f"{name}: {scope.description}") for name, scope in policy.MANAGEMENT_SCOPES.items()],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label=_("Management API scopes"),
+        help_text=_(
+            "What this application may do through the management API (/api/v1/) with its client credentials "
+            "tokens of the org server. Only superusers can change them."
+        ),
+    )
     request_uris = UriListField(
         required=False,
         label=_("Request URIs"),
@@ -231,7 +241,7 @@ class ApplicationForm(forms.ModelForm):
 
     class Meta:
         model = Application
-        fields = APPLICATION_FIELDS + REQUEST_FIELDS + LOGOUT_FIELDS + SUBJECT_FIELDS
+        fields = APPLICATION_FIELDS + REQUEST_FIELDS + LOGOUT_FIELDS + SUBJECT_FIELDS + ("management_scopes",)
         labels = {"skip_authorization": "Skip consent (first-party)", "client_id": "Client ID"}
         help_texts = {
             "name": "Shown to users on the consent page.",
@@ -262,6 +272,7 @@ class ApplicationForm(forms.ModelForm):
             self._fit_to_type(self.instance.rule)
         if self.instance.pk:
             self.initial["grant_types"] = sorted(self.instance.grant_type_set)
+            self.initial["management_scopes"] = sorted(self.instance.management_scope_set)
 
     def _fit_to_type(self, rule: policy.AppTypeRule) -> None:
         app_type = policy.AppType(self.instance.application_type)
@@ -285,6 +296,9 @@ class ApplicationForm(forms.ModelForm):
 
     def clean_grant_types(self) -> str:
         return " ".join(sorted(self.cleaned_data["grant_types"]))
+
+    def clean_management_scopes(self) -> str:
+        return " ".join(sorted(self.cleaned_data["management_scopes"]))
 
     def clean_jwks(self) -> dict[str, Any]:
         jwks = self.cleaned_data.get("jwks") or {}

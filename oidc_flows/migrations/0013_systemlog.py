@@ -25,7 +25,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oidc_flows', '0012_subjects'),
+        ('oidc_flows', '0013_api_core'),  # chained after api-core (merged into this branch)
     ]
 
     operations = [

@@ -41,6 +41,17 @@ class Application(AbstractApplication):
         help_text=_("How the application proves who it is at /token; public clients use 'none'."),
     )
     is_active = models.BooleanField(_("active"), default=True, help_text=_("Inactive applications get no tokens."))
+    #: The management API's scopes (policy.MANAGEMENT_SCOPES) an administrator granted this application for
+    #: its client_credentials tokens of the org server; nothing else grants them to an application.
+    management_scopes = models.TextField(
+        _("management API scopes"),
+        blank=True,
+        default="",
+        help_text=_(
+            "Space-separated scopes of the management API (/api/v1/) this application may request from the org "
+            "server with client credentials, e.g. oidc_flows.apps.read oidc_flows.users.manage."
+        ),
+    )
     # -- high-security clients (RFC 7523, RFC 9101, RFC 9126, RFC 9449) ---------------------------
     jwks = models.JSONField(
         _("public keys (JWKS)"),
@@ -231,6 +242,8 @@ class Application(AbstractApplication):
                     _("%(uri)s is not allowed for this type of application.") % {"uri": uri}
                 )
         errors |= logout_uri_errors(self)
+        if why := self.management_scope_errors():
+            errors.setdefault("management_scopes", []).extend(why)
         needs_redirect = self.grant_type_set & {policy.Grant.AUTHORIZATION_CODE, policy.Grant.IMPLICIT}
         if rule.redirects and needs_redirect and not uris:
             errors.setdefault("redirect_uris", []).append(_("Register at least one redirect URI."))
@@ -242,6 +255,21 @@ class Application(AbstractApplication):
                 errors.setdefault(field, []).extend(messages)
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def management_scope_set(self) -> frozenset[str]:
+        """The management API scopes an administrator granted this application (client credentials only)."""
+        return frozenset(self.management_scopes.split())
+
+    def management_scope_errors(self) -> list[str]:
+        granted = self.management_scope_set
+        if not granted:
+            return []
+        if unknown := granted - policy.MANAGEMENT_SCOPES.keys():
+            return [_("Unknown management API scopes: %s.") % ", ".join(sorted(unknown))]
+        if not self.allows_grant(policy.Grant.CLIENT_CREDENTIALS):
+            return [_("Only an application that uses the client_credentials grant can be granted these scopes.")]
+        return []
 
     @property
     def holds_logout_uris(self) -> bool:

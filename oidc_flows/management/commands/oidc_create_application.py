@@ -70,6 +70,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-consent", action="store_true", help="First-party app: no consent page.")
         parser.add_argument(
+            "--management-scope",
+            action="append",
+            default=[],
+            dest="management_scopes",
+            choices=list(policy.MANAGEMENT_SCOPES),
+            help="Grant a management API scope (repeat): the application may request it from the org server "
+            "with client credentials.",
+        )
+        parser.add_argument(
             "--server",
             default="default",
             help="Authorization server whose endpoints to print ('org' for the org server).",
@@ -107,6 +116,7 @@ class Command(BaseCommand):
                 frontchannel_logout_session_required=o["frontchannel_logout_session_required"],
                 subject_type=o["subject_type"],
                 sector_identifier_uri=o["sector_identifier_uri"],
+                extra={"management_scopes": " ".join(sorted(set(o["management_scopes"])))},
             )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
@@ -125,6 +135,7 @@ class Command(BaseCommand):
             lines.append(f"client_secret: {secret}   (shown once; only its hash is stored)")
         lines += [
             f"grant_types:   {app.grant_types}",
+            *([f"management:    {app.management_scopes}"] if app.management_scopes else []),
             f"issuer:        {server.issuer}",
             f"discovery:     {server.discovery_url}",
         ]
