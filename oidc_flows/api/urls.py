@@ -8,10 +8,12 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .schema import DocsView, SchemaView
+from .views import logs
 
 
 router = SimpleRouter(trailing_slash=False)
 # -- one line per family: <family>.routes(router) ------------------------------------------------------
+logs.routes(router)
 
 urlpatterns = [
     path("schema", SchemaView.as_view(), name="api-schema"),
