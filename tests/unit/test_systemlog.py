@@ -179,3 +179,15 @@ def test_okta_shape_helpers(db, outcome):
     event = systemlog.record(systemlog.KEY_ROLLOVER, outcome=outcome)
     assert systemlog.severity(event) == ("INFO" if outcome == "SUCCESS" else "WARN")
     assert systemlog.display_message(event) == "Authorization server signing key rotated"
+
+
+def test_the_admin_lists_and_searches_the_log_read_only(admin_client, admin_user):
+    systemlog.record(systemlog.KEY_ROLLOVER, actor="manage.py oidc_rotate_keys", target=("Thing", "7", "seven"))
+    systemlog.record("test.other", actor=admin_user)
+
+    found = admin_client.get("/admin/oidc_flows/authevent/", {"q": "oidc_rotate_keys"})
+
+    assert found.status_code == 200
+    page = found.content.decode()
+    assert systemlog.KEY_ROLLOVER in page and "test.other" not in page
+    assert admin_client.get("/admin/oidc_flows/authevent/add/").status_code == 403
