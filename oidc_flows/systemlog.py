@@ -118,7 +118,8 @@ _SECRET_WORDS: Final = frozenset(
 )
 _SECRET_SUBSTRINGS: Final = ("password", "secret", "token")
 #: Values that look like a token whatever their key: a JWT/JWE, or a long unbroken run of base64url.
-_TOKENISH: Final = re.compile(r"eyJ[A-Za-z0-9_-]{8,}|[A-Za-z0-9_\-+/=]{40,}")
+#: (64: longer than a client_id, which is an identifier, not a secret.)
+_TOKENISH: Final = re.compile(r"eyJ[A-Za-z0-9_-]{8,}|[A-Za-z0-9_\-+/=]{64,}")
 _DROPPED: Final = "[dropped]"
 
 

@@ -250,11 +250,11 @@ class FlowsValidator(OAuth2Validator):
             detail={"grant_type": grant, "scopes": sorted(request.scopes or ())},
         )
 
-    def _log_reuse(self, request: OAuthRequest, kind: str, family: Any, *, user_id: Any = None) -> None:
+    def _log_reuse(self, request: OAuthRequest, client: Any, kind: str, family: Any, *, user_id: Any = None) -> None:
         """A spent code or refresh token presented again (RFC 9700 §4.14.2, §4.5): what it issued is revoked."""
         systemlog.record(
             systemlog.TOKEN_REUSE,
-            actor=request.client,
+            actor=client,
             target=("TokenFamily", str(family or ""), f"{kind} family"),
             outcome=systemlog.DENY,
             request=self.http_request,
@@ -343,7 +343,7 @@ class FlowsValidator(OAuth2Validator):
         if not claimed:
             # RFC 6749 §4.1.2 / RFC 9700 §4.5: a replayed code revokes what its first use issued.
             revoke_tokens_of_grant(grant)
-            self._log_reuse(request, "authorization_code", grant.token_family, user_id=grant.user_id)
+            self._log_reuse(request, client, "authorization_code", grant.token_family, user_id=grant.user_id)
             return False
         request.grant, request.token_family = grant, family
         request.scopes = grant.scope.split()
@@ -413,7 +413,7 @@ class FlowsValidator(OAuth2Validator):
             if family := state(request, "reused_token_family"):
                 # RFC 9700 §4.14.2: the loser of a race is a reuse too; revoke after the rollback.
                 RefreshToken.revoke_family(family)
-                self._log_reuse(request, "refresh_token", family)
+                self._log_reuse(request, request.client, "refresh_token", family)
             raise
 
     def _save_bearer_token(self, token, request: OAuthRequest, *args, **kwargs) -> None:
@@ -529,7 +529,7 @@ class FlowsValidator(OAuth2Validator):
         if found.revoked is not None:
             # RFC 9700 §4.14.2: a spent (rotated) or revoked refresh token presented again revokes its family.
             RefreshToken.revoke_family(found.token_family)
-            self._log_reuse(request, "refresh_token", found.token_family, user_id=found.user_id)
+            self._log_reuse(request, client, "refresh_token", found.token_family, user_id=found.user_id)
             return False
         if refresh_token_expired(found):
             return False  # past its family's lifetime or unused for too long (the access policy rule)

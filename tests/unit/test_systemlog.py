@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from oidc_flows import cleanup, systemlog
 from oidc_flows.models import AuthEvent
-from tests.factories import make_client, make_server, make_user
+from tests.factories import PASSWORD, make_client, make_server, make_user
 
 
 FORM = "application/x-www-form-urlencoded"  # RFC 6749 §4.4.2: multipart is refused
@@ -191,3 +191,19 @@ def test_the_admin_lists_and_searches_the_log_read_only(admin_client, admin_user
     assert [event.event_type for event in found.context["cl"].result_list] == [systemlog.KEY_ROLLOVER]
     assert "manage.py oidc_rotate_keys (SystemPrincipal)" in found.content.decode()
     assert admin_client.get("/admin/oidc_flows/authevent/add/").status_code == 403
+
+
+def test_a_spent_refresh_token_presented_again_is_recorded(db):
+    trusted = make_client(app_type="web", grant_types=["authorization_code", "password", "refresh_token"])
+    make_user(username="dana")
+    first = token_request(
+        trusted, grant_type="password", username="dana", password=PASSWORD, scope="openid offline_access"
+    ).json()
+    token_request(trusted, grant_type="refresh_token", refresh_token=first["refresh_token"])
+
+    replay = token_request(trusted, grant_type="refresh_token", refresh_token=first["refresh_token"])
+
+    assert replay.status_code == 400
+    event = AuthEvent.objects.get(event_type=systemlog.TOKEN_REUSE)
+    assert (event.outcome, event.actor_id, event.detail["grant_type"]) == ("DENY", trusted.client_id, "refresh_token")
+    assert first["refresh_token"] not in everything_logged()
