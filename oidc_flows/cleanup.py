@@ -18,7 +18,8 @@ What goes, in this order, and why it is safe:
    via their ``clear_expired``), then the ``BrowserSession`` records of sessions that are gone.
 6. Sign-in transactions and one-time tokens (session and recovery tokens) past their expiry: a
    spent or expired one is refused the same whether its row is there or not.
-7. Sign-in events older than ``EVENT_RETENTION`` (90 days, as Okta's System Log keeps them).
+7. System log events (sign-ins, administrative changes, security events) older than
+   ``OIDC_FLOWS["SYSTEM_LOG_RETENTION_DAYS"]`` (90 days, as Okta's System Log keeps them).
 8. Entries of the revocation list of JWT access tokens whose tokens have all expired.
 9. Back-channel logout deliveries finished (delivered, or failed after every retry) longer than
    ``grace`` ago: the admin shows them until then.
@@ -61,13 +62,18 @@ from .models import (
     Revocation,
     Transaction,
 )
+from .settings import flows_settings
 
 
 DEFAULT_BATCH_SIZE = 1000
 #: How long dead refresh tokens are kept for reuse detection.
 DEFAULT_GRACE = timedelta(days=7)
-#: How long sign-in events are kept.
+#: How long system log events are kept by default (OIDC_FLOWS["SYSTEM_LOG_RETENTION_DAYS"] decides).
 EVENT_RETENTION = timedelta(days=90)
+
+
+def event_retention() -> timedelta:
+    return timedelta(days=flows_settings().SYSTEM_LOG_RETENTION_DAYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +132,7 @@ def expired_one_time_tokens(now: datetime, grace: timedelta) -> QuerySet:
 
 
 def old_events(now: datetime, grace: timedelta) -> QuerySet:
-    return AuthEvent.objects.filter(created__lt=now - EVENT_RETENTION)
+    return AuthEvent.objects.filter(created__lt=now - event_retention())
 
 
 def expired_revocations(now: datetime, grace: timedelta) -> QuerySet:
@@ -161,7 +167,7 @@ TARGETS = (
     Target("browser session records", ended_browser_sessions),
     Target("sign-in transactions", expired_transactions),
     Target("session and recovery tokens", expired_one_time_tokens),
-    Target("sign-in events", old_events),
+    Target("system log events", old_events),
     Target("revocation list entries", expired_revocations),
     Target("pushed authorization requests", expired_pushed_requests),
     Target("device authorizations", expired_device_authorizations),

@@ -202,29 +202,30 @@ def _jwt_payload(token: str) -> dict[str, Any]:
 
 # -- revocation (RFC 7009) -------------------------------------------------------------------------
 @transaction.atomic
-def revoke(server: AuthorizationServer, token: str, hint: str | None, client: Application) -> bool:
-    """Revoke ``token`` if ``server`` issued it to ``client``; return whether anything was revoked.
+def revoke(server: AuthorizationServer, token: str, hint: str | None, client: Application) -> str:
+    """Revoke ``token`` if ``server`` issued it to ``client``; return what was revoked ("access_token" or
+    "refresh_token"; empty, and so false, when nothing was).
 
     The endpoint answers 200 either way (RFC 7009 §2.2): an unknown or foreign token is no error.
     """
     if (payload := _jwt_access_token(server, token)) is not None:
         if payload.get("client_id") != client.client_id:
-            return False  # §2.1: not this client's token
+            return ""  # §2.1: not this client's token
         revocation.revoke_token(str(payload.get("jti", "")), int(payload.get("exp", 0)))
         if family := payload.get(revocation.FAMILY_CLAIM):
             RefreshToken.revoke_family(family)  # its refresh token would mint a new one at once
-        return True
+        return "access_token"
     row = find(server, token, hint, application=client)
     if row is None:
-        return False
+        return ""
     if isinstance(row, RefreshToken):
         revoke_refresh_token(row)
-    else:
-        bound = RefreshToken.objects.filter(server=server, access_token=row).first()
-        if bound is not None:
-            revoke_refresh_token(bound)
-        AccessToken.objects.filter(pk=row.pk).delete()  # DOT's AccessToken.revoke(): revoked means gone
-    return True
+        return "refresh_token"
+    bound = RefreshToken.objects.filter(server=server, access_token=row).first()
+    if bound is not None:
+        revoke_refresh_token(bound)
+    AccessToken.objects.filter(pk=row.pk).delete()  # DOT's AccessToken.revoke(): revoked means gone
+    return "access_token"
 
 
 def revoke_refresh_token(row: RefreshToken) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from . import snapshots
+from . import snapshots, systemlog
 from .models import AuthorizationServer, SigningKey
 from .models.keys import KeyAlg, KeyStatus
 from .settings import flows_settings
@@ -106,7 +106,16 @@ def signing_key(server: AuthorizationServer) -> SigningKey:
             if current is None:
                 # PostgreSQL re-checks a row it waited for: retired by that rotation, it no longer matches.
                 return ensure_signing_key(server)
-            return rotate(server) if is_due(server, current) else current
+            if not is_due(server, current):
+                return current
+            rotated = rotate(server)
+            # Automatic: the system rotated it (interval passed or the profile forbids the old algorithm).
+            systemlog.record(
+                systemlog.KEY_ROLLOVER,
+                target=server,
+                detail={"via": "automatic", "kid": rotated.kid, "alg": rotated.alg, "retired": current.kid},
+            )
+            return rotated
     return key
 
 

@@ -39,7 +39,11 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         request.request_id = observability.request_id(request)
-        response = self.get_response(request)
+        bound = observability.current_request.set(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            observability.current_request.reset(bound)
         response[observability.REQUEST_ID_HEADER] = request.request_id
         match = getattr(request, "resolver_match", None)
         if response.status_code < 400 and match is not None and match.url_name in QUIET_URL_NAMES:

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import uuid
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Final
 
@@ -26,6 +27,11 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{8,128}$")
 _CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,100}$")
 #: The only extra attributes of a log record the JSON formatter writes out.
 REQUEST_FIELDS: Final = ("request_id", "method", "path", "status", "duration_ms", "server", "client_id")
+
+
+#: The request being answered (set by ``RequestLogMiddleware``): the system log reads its address and id
+#: for events written deep inside a view or by Django's admin (``oidc_flows.systemlog``).
+current_request: ContextVar[HttpRequest | None] = ContextVar("oidc_flows_current_request", default=None)
 
 
 def request_id(request: HttpRequest) -> str:

@@ -59,6 +59,9 @@ class FlowsSettings:
     #: The server-side secret in pairwise subs (OIDC Core §8.1, oidc_flows.subjects); empty: a key derived
     #: from SECRET_KEY. Changing it (or SECRET_KEY while it is empty) changes every pairwise sub.
     PAIRWISE_SALT: str = ""
+    #: Days the system log keeps its events (sign-ins, administrative changes, security events); older
+    #: ones go at the next ``manage.py oidc_clear_expired``. 90, as Okta's System Log.
+    SYSTEM_LOG_RETENTION_DAYS: int = 90
     #: The management API's rate limits per access token (oidc_flows.api.throttling), as Django REST
     #: framework rates ("number/second|minute|hour|day"): "read" for GET/HEAD, "write" for the rest;
     #: a missing key keeps its default, None switches that limit off. Over it: 429 with Retry-After.
@@ -75,6 +78,8 @@ def flows_settings() -> FlowsSettings:
     values = FlowsSettings(**given)
     if values.DPOP_NONCES not in ("required", "always", "never"):
         raise ImproperlyConfigured("OIDC_FLOWS['DPOP_NONCES'] must be 'required', 'always' or 'never'.")
+    if values.SYSTEM_LOG_RETENTION_DAYS < 1:
+        raise ImproperlyConfigured("OIDC_FLOWS['SYSTEM_LOG_RETENTION_DAYS'] must be at least 1.")
     if not values.LOGOUT_RETRY_SECONDS or any(not s > 0 for s in values.LOGOUT_RETRY_SECONDS):
         raise ImproperlyConfigured("OIDC_FLOWS['LOGOUT_RETRY_SECONDS'] must be a non-empty list of positive numbers.")
     return FlowsSettings(

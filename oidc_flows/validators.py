@@ -36,6 +36,7 @@ from . import (
     sessions,
     snapshots,
     subjects,
+    systemlog,
     tokens,
 )
 from .authn import machine as authn_machine
@@ -228,10 +229,38 @@ class FlowsValidator(OAuth2Validator):
         decision = access.evaluate(self.server, request.client, grant, request.user, request.scopes or ())
         if decision is None:
             at_authorize = request.grant_type is None
+            if self.http_request is not None:  # a real request (the admin's token preview has none)
+                self._log_refusal(request, grant, at_authorize)
             error = errors.AccessDeniedError if at_authorize else errors.UnauthorizedClientError
             raise error(description=access.NO_MATCH, request=request)
         request.access_decision = decision
         return decision
+
+    def _log_refusal(self, request: OAuthRequest, grant: str, at_authorize: bool) -> None:
+        """The system log event of a request no access policy allows (a refusal; an issued token writes none)."""
+        user = request.user if getattr(request.user, "pk", None) else None
+        systemlog.record(
+            systemlog.AUTHORIZE_REFUSED if at_authorize else systemlog.TOKEN_REFUSED,
+            actor=request.client,
+            target=self.server,
+            outcome=systemlog.DENY,
+            request=self.http_request,
+            reason=access.NO_MATCH,
+            user=user,
+            detail={"grant_type": grant, "scopes": sorted(request.scopes or ())},
+        )
+
+    def _log_reuse(self, request: OAuthRequest, client: Any, kind: str, family: Any, *, user_id: Any = None) -> None:
+        """A spent code or refresh token presented again (RFC 9700 §4.14.2, §4.5): what it issued is revoked."""
+        systemlog.record(
+            systemlog.TOKEN_REUSE,
+            actor=client,
+            target=("TokenFamily", str(family or ""), f"{kind} family"),
+            outcome=systemlog.DENY,
+            request=self.http_request,
+            reason=f"{kind} presented again: its token family is revoked",
+            detail={"grant_type": kind, "server": self.server.server_id, "user_id": user_id},
+        )
 
     def access_token_seconds(self, request: OAuthRequest) -> int:
         """oauthlib's ``token_expires_in``: called just before an access token is generated."""
@@ -314,6 +343,7 @@ class FlowsValidator(OAuth2Validator):
         if not claimed:
             # RFC 6749 §4.1.2 / RFC 9700 §4.5: a replayed code revokes what its first use issued.
             revoke_tokens_of_grant(grant)
+            self._log_reuse(request, client, "authorization_code", grant.token_family, user_id=grant.user_id)
             return False
         request.grant, request.token_family = grant, family
         request.scopes = grant.scope.split()
@@ -383,6 +413,7 @@ class FlowsValidator(OAuth2Validator):
             if family := state(request, "reused_token_family"):
                 # RFC 9700 §4.14.2: the loser of a race is a reuse too; revoke after the rollback.
                 RefreshToken.revoke_family(family)
+                self._log_reuse(request, request.client, "refresh_token", family)
             raise
 
     def _save_bearer_token(self, token, request: OAuthRequest, *args, **kwargs) -> None:
@@ -498,6 +529,7 @@ class FlowsValidator(OAuth2Validator):
         if found.revoked is not None:
             # RFC 9700 §4.14.2: a spent (rotated) or revoked refresh token presented again revokes its family.
             RefreshToken.revoke_family(found.token_family)
+            self._log_reuse(request, client, "refresh_token", found.token_family, user_id=found.user_id)
             return False
         if refresh_token_expired(found):
             return False  # past its family's lifetime or unused for too long (the access policy rule)
@@ -614,7 +646,15 @@ class FlowsValidator(OAuth2Validator):
     def revoke_token(self, token, token_type_hint, request: OAuthRequest, *args, **kwargs) -> None:
         from . import introspection
 
-        introspection.revoke(self.server, token, token_type_hint, request.client)
+        if kind := introspection.revoke(self.server, token, token_type_hint, request.client):
+            # The token's kind only, never the token: the client revoked one of its own (RFC 7009 §2.1).
+            systemlog.record(
+                systemlog.TOKEN_REVOKE,
+                actor=request.client,
+                target=(kind, "", kind.replace("_", " ")),
+                request=self.http_request,
+                detail={"server": self.server.server_id},
+            )
 
     # -- id_token_hint (OIDC Core §3.1.2.1); the interactive case is views/authorize.py's -------------
     def validate_user_match(self, id_token_hint, scopes, claims, request: OAuthRequest) -> bool:

@@ -3,6 +3,9 @@
 Each action calls the library function the management commands use (``keys.rotate``, the token
 models' ``revoke`` methods, ``sessions.end_session``, ``lockout.unlock``), so the admin and a
 script cannot disagree. Actions that break clients (rotating a secret, revoking tokens) ask first.
+
+Given ``by`` (the admin's request), a library function also writes the system log event, with the
+administrator as its actor; other callers (the management API) record their own.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 from oauth2_provider.generators import generate_client_secret
 
-from .. import keys, registration, revocation, sessions, subjects
+from .. import keys, registration, revocation, sessions, subjects, systemlog
 from ..models import AccessToken, Application, AuthorizationServer, BrowserSession, RefreshToken, SigningKey
 
 
@@ -32,8 +35,16 @@ CONFIRM_TEMPLATE = "admin/oidc_flows/confirm_action.html"
 # -- the library calls ---------------------------------------------------------------------------------
 
 
+def logged(request: HttpRequest | None, event_type: str, target: Any, **detail: Any) -> None:
+    """The system log event of an administrator's action (nothing without a request: the caller records)."""
+    if request is not None:
+        systemlog.record(
+            event_type, actor=request.user, target=target, request=request, detail={"via": "admin", **detail}
+        )
+
+
 @sensitive_variables("secret")
-def rotate_client_secret(client: Application) -> str:
+def rotate_client_secret(client: Application, *, by: HttpRequest | None = None) -> str:
     """Give a confidential application a new secret and return it; the old one stops working at once.
 
     Only the hash is stored (DOT's ClientSecretField with our ``oidc_hmac_sha256`` hasher).
@@ -45,6 +56,7 @@ def rotate_client_secret(client: Application) -> str:
     registration.seal_client_secret(client, secret)  # client_secret_jwt: the server keeps it, encrypted
     # `updated` too: other processes see the change by that stamp (oidc_flows.snapshots).
     client.save(update_fields=["client_secret", "sealed_client_secret", "updated"])
+    logged(by, systemlog.SECRET_ROTATE, client)
     return secret
 
 
@@ -80,35 +92,46 @@ def revoke_tokens(access_tokens: QuerySet[AccessToken], refresh_tokens: QuerySet
     return Revoked(len(access_ids), refresh_count)
 
 
-def revoke_client_tokens(clients: QuerySet[Application]) -> Revoked:
+def revoke_client_tokens(clients: QuerySet[Application], *, by: HttpRequest | None = None) -> Revoked:
     """Revoke every access and refresh token of these applications, on every server."""
     for client_id in clients.values_list("client_id", flat=True):
         revocation.revoke_client(client_id)  # JWT access tokens, which have no rows
-    return revoke_tokens(
+    revoked = revoke_tokens(
         AccessToken.objects.filter(application__in=clients), RefreshToken.objects.filter(application__in=clients)
     )
+    for client in clients if by is not None else ():
+        logged(by, systemlog.APP_REVOKE_TOKENS, client, revoked=str(revoked))
+    return revoked
 
 
-def revoke_user_tokens(users: Iterable[AbstractBaseUser]) -> Revoked:
+def revoke_user_tokens(users: Iterable[AbstractBaseUser], *, by: HttpRequest | None = None) -> Revoked:
     """Revoke every access and refresh token issued for these users."""
     users = list(users)
     ids = [user.pk for user in users]
     for user in users:
         for uid in subjects.token_uids(user):  # JWT access tokens (no rows) name the user by their uid claim
             revocation.revoke_user(uid)
-    return revoke_tokens(AccessToken.objects.filter(user__in=ids), RefreshToken.objects.filter(user__in=ids))
+    revoked = revoke_tokens(AccessToken.objects.filter(user__in=ids), RefreshToken.objects.filter(user__in=ids))
+    for user in users if by is not None else ():
+        logged(by, systemlog.USER_REVOKE_TOKENS, user, revoked=str(revoked))
+    return revoked
 
 
-def rotate_server_keys(servers: Iterable[AuthorizationServer]) -> list[SigningKey]:
+def rotate_server_keys(servers: Iterable[AuthorizationServer], *, by: HttpRequest | None = None) -> list[SigningKey]:
     """Rotate each server's signing key (as ``manage.py oidc_rotate_keys``); return the newly active keys."""
-    return [keys.rotate(server) for server in servers]
+    rotated = []
+    for server in servers:
+        rotated.append(key := keys.rotate(server))
+        logged(by, systemlog.KEY_ROLLOVER, server, kid=key.kid, alg=key.alg)
+    return rotated
 
 
-def end_sessions(records: Iterable[BrowserSession]) -> int:
+def end_sessions(records: Iterable[BrowserSession], *, by: HttpRequest | None = None) -> int:
     """Sign these browsers out of the IdP (their Django sessions are deleted); return how many."""
     count = 0
     for record in records:
         sessions.end_session(record)
+        logged(by, systemlog.SESSION_END, record.user, browser=record.user_agent[:100])
         count += 1
     return count
 
@@ -214,7 +237,7 @@ def show_secret_once(request: HttpRequest, client: Application, secret: str, *, 
 def rotate_secret(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Application]) -> None:
     for client in queryset:
         if client.rule.confidential:
-            show_secret_once(request, client, rotate_client_secret(client), rotated=True)
+            show_secret_once(request, client, rotate_client_secret(client, by=request), rotated=True)
         else:
             modeladmin.message_user(request, f"{client.name} is a public client: it has no secret.", messages.INFO)
 
@@ -227,13 +250,16 @@ def rotate_secret(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
     "Yes, revoke the tokens",
 )
 def revoke_all_tokens(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Application]) -> None:
-    revoked = revoke_client_tokens(queryset)
+    revoked = revoke_client_tokens(queryset, by=request)
     modeladmin.message_user(request, f"Revoked {revoked}.", messages.SUCCESS)
 
 
 @admin.action(description="Deactivate (no new tokens; existing ones stop being accepted here)", permissions=["change"])
 def deactivate(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Application]) -> None:
-    count = queryset.filter(is_active=True).update(is_active=False)
+    changed = list(queryset.filter(is_active=True))
+    count = queryset.filter(pk__in=[c.pk for c in changed]).update(is_active=False)
+    for client in changed:
+        logged(request, systemlog.APP_DEACTIVATE, client)
     modeladmin.message_user(
         request,
         f"Deactivated {count} application(s). JWT access tokens stay valid for APIs that verify them offline "
@@ -244,13 +270,16 @@ def deactivate(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Que
 
 @admin.action(description="Activate", permissions=["change"])
 def activate(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Application]) -> None:
-    count = queryset.filter(is_active=False).update(is_active=True)
+    changed = list(queryset.filter(is_active=False))
+    count = queryset.filter(pk__in=[c.pk for c in changed]).update(is_active=True)
+    for client in changed:
+        logged(request, systemlog.APP_ACTIVATE, client)
     modeladmin.message_user(request, f"Activated {count} application(s).", messages.SUCCESS)
 
 
 @admin.action(description="Rotate signing keys (the published next key starts signing)", permissions=["change"])
 def rotate_keys(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[AuthorizationServer]) -> None:
-    for server, key in zip(queryset, rotate_server_keys(queryset), strict=True):
+    for server, key in zip(queryset, rotate_server_keys(queryset, by=request), strict=True):
         modeladmin.message_user(request, f"{server.server_id}: now signing with {key.kid}.", messages.SUCCESS)
 
 
@@ -262,6 +291,9 @@ def rotate_keys(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Qu
     "Yes, revoke",
 )
 def revoke_selected_tokens(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    kind = queryset.model._meta.object_name
+    for pk in queryset.values_list("pk", flat=True):  # before: revoked access tokens are deleted
+        logged(request, systemlog.TOKEN_REVOKE, (kind, pk, f"{kind} {pk}"))
     if queryset.model is AccessToken:
         revoked = revoke_tokens(queryset, RefreshToken.objects.none())
     else:
@@ -276,22 +308,30 @@ def revoke_selected_tokens(modeladmin: admin.ModelAdmin, request: HttpRequest, q
     "Yes, revoke the tokens",
 )
 def revoke_users_tokens(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    modeladmin.message_user(request, f"Revoked {revoke_user_tokens(queryset)}.", messages.SUCCESS)
+    modeladmin.message_user(request, f"Revoked {revoke_user_tokens(queryset, by=request)}.", messages.SUCCESS)
 
 
 @admin.action(description="End all IdP sessions of the selected users", permissions=["change"])
 def end_users_sessions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    count = end_sessions(BrowserSession.objects.filter(user__in=queryset))
+    count = end_sessions(BrowserSession.objects.filter(user__in=queryset), by=request)
     modeladmin.message_user(request, f"Ended {count} session(s); those browsers must sign in again.", messages.SUCCESS)
 
 
 @admin.action(description="End selected sessions (the browser must sign in again)", permissions=["delete"])
 def end_selected_sessions(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    count = end_sessions(queryset)
+    count = end_sessions(queryset, by=request)
     modeladmin.message_user(request, f"Ended {count} session(s).", messages.SUCCESS)
 
 
 @admin.action(description="Revoke selected consents (users are asked again)", permissions=["delete"])
 def revoke_consents(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    for consent in queryset.select_related("application", "server", "user"):
+        logged(
+            request,
+            systemlog.CONSENT_REVOKE,
+            consent.user,
+            client_id=consent.application.client_id,
+            server=consent.server.server_id,
+        )
     count, _ = queryset.delete()
     modeladmin.message_user(request, f"Revoked {count} consent(s); those users see the consent page again.")

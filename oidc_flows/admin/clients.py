@@ -386,7 +386,7 @@ class ApplicationAdmin(admin.ModelAdmin):
             self.message_user(request, "A public client has no secret to rotate.", messages.ERROR)
             return HttpResponseRedirect(change_url)
         if actions.confirmed(request):
-            actions.show_secret_once(request, client, actions.rotate_client_secret(client), rotated=True)
+            actions.show_secret_once(request, client, actions.rotate_client_secret(client, by=request), rotated=True)
             return HttpResponseRedirect(change_url)
         return actions.confirmation_page(
             self,
@@ -403,7 +403,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         client = self._change_permitted(request, pk)
         change_url = reverse("admin:oidc_flows_application_change", args=[client.pk])
         if actions.confirmed(request):
-            revoked = actions.revoke_client_tokens(Application.objects.filter(pk=client.pk))
+            revoked = actions.revoke_client_tokens(Application.objects.filter(pk=client.pk), by=request)
             self.message_user(request, f"Revoked {revoked}.", messages.SUCCESS)
             return HttpResponseRedirect(change_url)
         return actions.confirmation_page(

@@ -16,9 +16,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from .. import dcr
+from .. import dcr, systemlog
 from ..models import InitialAccessToken
 from ..models.registration import hash_token
+from . import actions
 
 
 @admin.register(InitialAccessToken)
@@ -91,4 +92,5 @@ class InitialAccessTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[InitialAccessToken]) -> None:
         for token in queryset:
             token.revoke()
+            actions.logged(request, systemlog.REGISTRATION_TOKEN_REVOKE, token)
         self.message_user(request, f"Revoked {queryset.count()} initial access token(s).", messages.SUCCESS)

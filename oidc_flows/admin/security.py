@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from .. import keys, policy, profiles
+from .. import keys, policy, profiles, systemlog
 from ..models import AuthorizationServer, KeyAlg, SigningKey
 from ..models.keys import KeyStatus
 from ..settings import flows_settings
@@ -88,6 +88,13 @@ def apply_signing_alg(request: HttpRequest, server: AuthorizationServer, alg: st
     if target is None or active.alg == target:
         return active
     key = keys.rotate(server, alg=target)
+    systemlog.record(
+        systemlog.KEY_ROLLOVER,
+        actor=request.user,
+        target=server,
+        request=request,
+        detail={"via": "admin", "kid": key.kid, "alg": key.alg, "because": "signing algorithm changed"},
+    )
     notify(
         request,
         _(

@@ -260,7 +260,7 @@ class AuthorizationServerAdmin(admin.ModelAdmin):
         server = self._server(request, pk, change=True)
         change_url = reverse("admin:oidc_flows_authorizationserver_change", args=[server.pk])
         if actions.confirmed(request):
-            (key,) = actions.rotate_server_keys([server])
+            (key,) = actions.rotate_server_keys([server], by=request)
             self.message_user(request, f"{server.server_id}: now signing with {key.kid}.", messages.SUCCESS)
             return HttpResponseRedirect(change_url)
         return actions.confirmation_page(

@@ -127,7 +127,12 @@ def unlock_users(request: HttpRequest, users: Any) -> int:
     for user in users:
         if lockout.unlock(user):
             events.record(
-                events.UNLOCK, request=request, user=user, reason="administrator", by=request.user.get_username()
+                events.UNLOCK,
+                request=request,
+                user=user,
+                reason="administrator",
+                actor=request.user,
+                by=request.user.get_username(),
             )
             count += 1
     return count
@@ -149,7 +154,9 @@ def reset_factors(request: HttpRequest, user: AbstractBaseUser) -> int:
     """Delete every factor of ``user`` (the next sign-in enrolls afresh, as the policies say); return how many."""
     _total, per_model = Factor.objects.filter(user=user).delete()
     count = per_model.get(Factor._meta.label, 0)
-    events.record(events.FACTOR_RESET, request=request, user=user, by=request.user.get_username(), count=count)
+    events.record(
+        events.FACTOR_RESET, request=request, user=user, actor=request.user, by=request.user.get_username(), count=count
+    )
     return count
 
 
@@ -352,7 +359,7 @@ class IdpUserAdmin(BaseUserAdmin):
     def revoke_tokens_view(self, request: HttpRequest, id: str) -> HttpResponse:
         user = self._user(request, id)
         if actions.confirmed(request):
-            self.message_user(request, f"Revoked {actions.revoke_user_tokens([user])}.", messages.SUCCESS)
+            self.message_user(request, f"Revoked {actions.revoke_user_tokens([user], by=request)}.", messages.SUCCESS)
             return HttpResponseRedirect(self._change_url(user))
         return actions.confirmation_page(
             self,
@@ -368,7 +375,7 @@ class IdpUserAdmin(BaseUserAdmin):
     def end_sessions_view(self, request: HttpRequest, id: str) -> HttpResponse:
         user = self._user(request, id)
         if actions.confirmed(request):
-            count = actions.end_sessions(BrowserSession.objects.filter(user=user))
+            count = actions.end_sessions(BrowserSession.objects.filter(user=user), by=request)
             self.message_user(request, f"Ended {count} session(s).", messages.SUCCESS)
             return HttpResponseRedirect(self._change_url(user))
         return actions.confirmation_page(

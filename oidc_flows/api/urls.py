@@ -8,13 +8,14 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .schema import DocsView, SchemaView
-from .views import apps, servers
+from .views import apps, logs, servers
 
 
 router = SimpleRouter(trailing_slash=False)
 # -- one line per family: <family>.routes(router) ------------------------------------------------------
 apps.routes(router)
 servers.routes(router)
+logs.routes(router)
 
 urlpatterns = [
     path("schema", SchemaView.as_view(), name="api-schema"),

@@ -333,23 +333,37 @@ class FactorAdmin(ReadOnlyAdmin):
 
 @admin.register(AuthEvent)
 class AuthEventAdmin(ReadOnlyAdmin):
-    """The sign-in log: searchable by username, email, address and event name; nothing in it is a secret."""
+    """The system log: sign-ins, administrative changes and security events, searchable by event type,
+    actor, target, address and request id; nothing in it is a secret (oidc_flows.systemlog)."""
 
-    list_display = ("created", "event_type", "outcome", "username", "client_ip", "factor_type", "reason")
-    list_filter = ("event_type", "outcome", "created")
+    list_display = ("created", "event_type", "outcome", "actor", "target", "client_ip", "reason")
+    list_filter = ("outcome", "actor_type", "target_type", "event_type", "created")
     date_hierarchy = "created"
-    search_fields = ("username", "user__email", "client_ip", "event_type")
-    fields = (
-        "created",
-        "event_type",
-        "outcome",
-        "reason",
-        "user",
+    search_fields = (
+        "=event_type",
+        "actor_alternate_id",
+        "=actor_id",
+        "target_alternate_id",
+        "=target_id",
         "username",
-        "client_ip",
-        "user_agent",
-        "factor_type",
-        "detail",
+        "user__email",
+        "=client_ip",
+        "=request_id",
     )
-    readonly_fields = fields
+    fieldsets = (
+        (None, {"fields": ("created", "uuid", "event_type", "outcome", "reason")}),
+        (_("Actor"), {"fields": ("actor_type", "actor_id", "actor_alternate_id", "actor_display")}),
+        (_("Target"), {"fields": ("target_type", "target_id", "target_alternate_id", "target_display")}),
+        (_("Sign-in"), {"fields": ("user", "username", "factor_type")}),
+        (_("Request"), {"fields": ("client_ip", "user_agent", "request_id", "detail")}),
+    )
+    readonly_fields = tuple(name for _title, options in fieldsets for name in options["fields"])
     show_full_result_count = False  # the log grows without bound; COUNT(*) on each page is wasted work
+
+    @admin.display(description=_("actor"), ordering="actor_alternate_id")
+    def actor(self, obj: AuthEvent) -> str:
+        return f"{obj.actor_alternate_id} ({obj.actor_type})" if obj.actor_type else obj.username
+
+    @admin.display(description=_("target"), ordering="target_alternate_id")
+    def target(self, obj: AuthEvent) -> str:
+        return f"{obj.target_alternate_id} ({obj.target_type})" if obj.target_type else ""

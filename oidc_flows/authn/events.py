@@ -1,4 +1,4 @@
-"""The sign-in log: every sign-in, factor change, lockout, unlock and recovery, with who, when, where, outcome.
+"""The sign-in events: every sign-in, factor change, lockout, unlock and recovery, in the system log.
 
 Event names follow Okta's System Log. A record never holds a password, code, token or secret: the
 callers pass names and outcomes only, and ``detail`` is for ids and counts.
@@ -6,16 +6,14 @@ callers pass names and outcomes only, and ``detail`` is for ids and counts.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
+from .. import systemlog
 from .models import AuthEvent, Outcome
 
-
-log = logging.getLogger("oidc_flows.authn")
 
 PRIMARY = "user.authentication.auth_via_primary"
 MFA = "user.authentication.auth_via_mfa"
@@ -38,7 +36,7 @@ RATE_LIMIT = "system.rate_limit.violation"
 
 def client_ip(request: HttpRequest | None) -> str | None:
     """The caller's address as the server saw it (behind a proxy: what the proxy set REMOTE_ADDR to)."""
-    return request.META.get("REMOTE_ADDR") or None if request is not None else None
+    return systemlog.client_ip(request)
 
 
 def record(
@@ -50,23 +48,22 @@ def record(
     username: str = "",
     reason: str = "",
     factor_type: str = "",
+    actor: Any = None,
     **detail: Any,
 ) -> AuthEvent:
-    """Write one event (and one log line with the same facts)."""
-    agent = request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
-    event = AuthEvent.objects.create(
-        event_type=event_type,
+    """Write one sign-in event to the system log: the user is its target, and its actor unless ``actor``
+    says who else acted (an administrator resetting factors). An unknown username is an actor by name."""
+    known = user if user is not None and user.pk else None
+    subject = known or (("User", "", username[:150], username[:150]) if username else None)
+    return systemlog.record(
+        event_type,
+        actor=actor if actor is not None else subject,
+        target=subject,
         outcome=outcome,
-        reason=reason[:255],
-        user=user if user is not None and user.pk else None,
-        username=(username or (user.get_username() if user is not None else ""))[:150],
-        client_ip=client_ip(request),
-        user_agent="".join(c for c in agent[:255] if c.isprintable()),
-        factor_type=factor_type,
+        request=request,
         detail=detail,
+        reason=reason,
+        user=known,
+        username=username,
+        factor_type=factor_type,
     )
-    log.info(
-        "authn event",
-        extra={"event": event_type, "outcome": outcome, "reason": reason, "username": event.username},
-    )
-    return event

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import string
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -372,12 +373,28 @@ class Outcome(models.TextChoices):
 
 
 class AuthEvent(models.Model):
-    """One line of the sign-in log (Okta's System Log event names). Never a secret."""
+    """One event of the system log (Okta's System Log event names): sign-ins, administrative changes,
+    security events. Written by ``oidc_flows.systemlog.record`` only. Never a secret."""
 
+    #: Okta's ``uuid``: the event's public id.
+    uuid = models.UUIDField(_("id"), default=uuid.uuid4, unique=True, editable=False)
     created = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     event_type = models.CharField(_("event"), max_length=64, db_index=True)
     outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
+    # Who did it (Okta's ``actor``): a user, an application (PublicClientApp) or the system (SystemPrincipal).
+    actor_type = models.CharField(_("actor type"), max_length=32, blank=True)
+    actor_id = models.CharField(_("actor id"), max_length=100, blank=True, db_index=True)
+    actor_alternate_id = models.CharField(_("actor"), max_length=255, blank=True)
+    actor_display = models.CharField(_("actor name"), max_length=255, blank=True)
+    # What it was done to (Okta's ``target``).
+    target_type = models.CharField(_("target type"), max_length=64, blank=True)
+    target_id = models.CharField(_("target id"), max_length=100, blank=True, db_index=True)
+    target_alternate_id = models.CharField(_("target"), max_length=255, blank=True)
+    target_display = models.CharField(_("target name"), max_length=255, blank=True)
+    #: The X-Request-ID of the request that caused it (oidc_flows.observability), to find its log lines.
+    request_id = models.CharField(_("request id"), max_length=128, blank=True)
+    #: The user the event is about (the account page lists a user's own sign-ins by it).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="authn_events"
     )
@@ -391,7 +408,8 @@ class AuthEvent(models.Model):
     class Meta:
         app_label = "oidc_flows"
         ordering = ["-created", "-id"]
-        verbose_name = _("sign-in event")
+        verbose_name = _("system log event")
+        verbose_name_plural = _("system log")
 
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M:%S} {self.event_type} {self.outcome} {self.username}"

@@ -30,7 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.http import require_POST, require_safe
 
-from .. import applogout, revocation, sessions, subjects
+from .. import applogout, revocation, sessions, subjects, systemlog
 from ..authn import events, policies
 from ..authn.errors import AuthnError
 from ..authn.factors import recovery_codes
@@ -188,5 +188,13 @@ def end_session(request: HttpRequest, sid: UUID) -> HttpResponse:
 @login_required
 @require_POST
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    withdraw_consent(get_object_or_404(Consent, pk=pk, user=request.user))
+    consent = get_object_or_404(Consent.objects.select_related("application", "server"), pk=pk, user=request.user)
+    withdraw_consent(consent)
+    systemlog.record(
+        systemlog.CONSENT_REVOKE,
+        actor=request.user,
+        target=consent.application,
+        request=request,
+        detail={"via": "account", "server": consent.server.server_id, "scopes": sorted(consent.scopes)},
+    )
     return redirect("oidc_flows:account")

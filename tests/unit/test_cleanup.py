@@ -150,7 +150,7 @@ def test_expired_and_dead_rows_go(owner):
         "browser session records": 1,
         "sign-in transactions": 0,
         "session and recovery tokens": 0,
-        "sign-in events": 0,
+        "system log events": 0,
         "revocation list entries": 1,
         "pushed authorization requests": 1,
         "device authorizations": 1,
@@ -259,7 +259,7 @@ def test_expired_sign_in_rows_and_old_events_go(owner):
 
     counts = cleanup.clear_expired(now=now, grace=GRACE)
 
-    assert (counts["sign-in transactions"], counts["session and recovery tokens"], counts["sign-in events"]) == (
+    assert (counts["sign-in transactions"], counts["session and recovery tokens"], counts["system log events"]) == (
         1,
         1,
         1,

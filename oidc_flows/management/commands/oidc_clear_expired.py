@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from oidc_flows import cleanup
+from oidc_flows import cleanup, systemlog
 
 
 def _positive_int(raw: str) -> int:
@@ -26,6 +26,10 @@ def _non_negative(raw: str) -> float:
     if not value >= 0:  # also refuses nan
         raise ValueError(raw)
     return value
+
+
+#: The system log's actor for what this command does.
+COMMAND = "manage.py oidc_clear_expired"
 
 
 class Command(BaseCommand):
@@ -55,6 +59,9 @@ class Command(BaseCommand):
             raise CommandError("--grace-days is too large.") from exc
         counts = cleanup.clear_expired(batch_size=batch_size, grace=grace, dry_run=dry_run, pause=pause)
         verb = "would delete" if dry_run else "deleted"
+        if not dry_run:
+            deleted = [[label, count] for label, count in counts.items() if count]  # labels name tokens: a list
+            systemlog.record(systemlog.CLEANUP, actor=COMMAND, detail={"deleted": deleted})
         width = max(len(label) for label in counts)
         for label, count in counts.items():
             shown = "n/a (the session engine expires them itself)" if count is None else str(count)

@@ -8,10 +8,14 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from oidc_flows import policy, servers
+from oidc_flows import policy, servers, systemlog
 from oidc_flows.errors import ProtocolError
 from oidc_flows.models import Application
 from oidc_flows.registration import register_application
+
+
+#: The system log's actor for what this command does.
+COMMAND = "manage.py oidc_create_application"
 
 
 class Command(BaseCommand):
@@ -116,6 +120,12 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+        systemlog.record(
+            systemlog.lifecycle_event(app, "create"),
+            actor=COMMAND,
+            target=app,
+            detail={"application_type": app.application_type, "grant_types": app.grant_types},
+        )
         lines = [f"client_id:     {app.client_id}"]
         if app.is_pairwise:
             lines.append(f"subject type:  pairwise ({app.sector_identifier_uri or 'sector from the redirect URIs'})")

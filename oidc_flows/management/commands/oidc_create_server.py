@@ -5,8 +5,12 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from oidc_flows import keys, policy, servers
+from oidc_flows import keys, policy, servers, systemlog
 from oidc_flows.models import AuthorizationServer, KeyAlg
+
+
+#: The system log's actor for what this command does.
+COMMAND = "manage.py oidc_create_server"
 
 
 class Command(BaseCommand):
@@ -66,6 +70,12 @@ class Command(BaseCommand):
                 )
             except ValidationError as exc:
                 raise CommandError("; ".join(exc.messages)) from exc
+            systemlog.record(
+                systemlog.lifecycle_event(server, "create"),
+                actor=COMMAND,
+                target=server,
+                detail={"audience": server.effective_audience, "fapi": fapi, "default_policy": default_policy},
+            )
         profile = f" ({server.profile.name})" if server.profile else ""
         self.stdout.write(
             f"server_id: {server.server_id}\nissuer:    {server.issuer}\n"

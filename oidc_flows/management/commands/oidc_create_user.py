@@ -7,7 +7,12 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from oidc_flows import systemlog
 from oidc_flows.models import UserProfile
+
+
+#: The system log's actor for what this command does.
+COMMAND = "manage.py oidc_create_user"
 
 
 class Command(BaseCommand):
@@ -42,4 +47,8 @@ class Command(BaseCommand):
         create = User.objects.create_superuser if superuser else User.objects.create_user
         user = create(username, email=email, password=password, first_name=first_name, last_name=last_name)
         UserProfile.objects.create(user=user, email_verified=email_verified)
+        # The password (typed or generated) is never part of the event: it is not even passed.
+        systemlog.record(
+            systemlog.lifecycle_event(user, "create"), actor=COMMAND, target=user, detail={"superuser": superuser}
+        )
         self.stdout.write(f"username: {username}" + (f"\npassword: {password}   (shown once)" if generated else ""))

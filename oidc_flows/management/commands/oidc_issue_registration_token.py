@@ -10,8 +10,12 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from oidc_flows import dcr
+from oidc_flows import dcr, systemlog
 from oidc_flows.models import InitialAccessToken
+
+
+#: The system log's actor for what this command does.
+COMMAND = "manage.py oidc_issue_registration_token"
 
 
 class Command(BaseCommand):
@@ -33,12 +37,16 @@ class Command(BaseCommand):
             if token is None:
                 raise CommandError(f"No initial access token with prefix {o['revoke']!r}.")
             token.revoke()
+            systemlog.record(systemlog.REGISTRATION_TOKEN_REVOKE, actor=COMMAND, target=token)
             self.stdout.write(f"revoked: {token}")
             return
         if o["uses"] < 0 or o["expires_in"] < 0:
             raise CommandError("--uses and --expires-in cannot be negative.")
         expires = timezone.now() + timedelta(seconds=o["expires_in"]) if o["expires_in"] else None
         token, value = InitialAccessToken.issue(o["name"], expires=expires, max_uses=o["uses"] or None)
+        systemlog.record(  # the token's prefix and limits, never its value
+            systemlog.REGISTRATION_TOKEN_ISSUE, actor=COMMAND, target=token, detail={"uses": o["uses"] or None}
+        )
         self.stdout.write(
             "\n".join(
                 [

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from oidc_flows import keys
+from oidc_flows import keys, systemlog
 from oidc_flows.models import AuthorizationServer
 from oidc_flows.models.keys import KeyAlg, KeyStatus
+
+
+#: The system log's actor for what this command does.
+COMMAND = "manage.py oidc_rotate_keys"
 
 
 class Command(BaseCommand):
@@ -40,4 +44,10 @@ class Command(BaseCommand):
                 key = keys.rotate(server, alg=alg)
             except ValueError as exc:  # an algorithm the server's security profile forbids
                 raise CommandError(str(exc)) from None
+            systemlog.record(
+                systemlog.KEY_ROLLOVER,
+                actor=COMMAND,
+                target=server,
+                detail={"via": "command", "kid": key.kid, "alg": key.alg, "due": due},
+            )
             self.stdout.write(f"{server.server_id}: now signing with {key.kid} ({key.alg})")
