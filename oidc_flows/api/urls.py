@@ -8,10 +8,13 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .schema import DocsView, SchemaView
+from .views import groups, users
 
 
 router = SimpleRouter(trailing_slash=False)
 # -- one line per family: <family>.routes(router) ------------------------------------------------------
+users.routes(router)
+groups.routes(router)
 
 urlpatterns = [
     path("schema", SchemaView.as_view(), name="api-schema"),
