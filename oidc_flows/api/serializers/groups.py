@@ -34,7 +34,7 @@ class GroupProfileSerializer(serializers.Serializer):
 class GroupSerializer(serializers.Serializer):
     id = serializers.CharField(source="pk", read_only=True)
     type = serializers.SerializerMethodField()
-    profile = GroupProfileSerializer()
+    profile = GroupProfileSerializer(source="*")
     usersCount = serializers.SerializerMethodField()  # noqa: N815
 
     def get_type(self, group: Group) -> str:
@@ -51,10 +51,10 @@ class GroupSerializer(serializers.Serializer):
         return data
 
     def create(self, validated: dict[str, Any]) -> Group:
-        return save_group(Group(), validated["profile"]["name"])
+        return save_group(Group(), validated["name"])
 
     def update(self, group: Group, validated: dict[str, Any]) -> Group:
-        return save_group(group, validated["profile"]["name"])
+        return save_group(group, validated["name"])
 
 
 @transaction.atomic

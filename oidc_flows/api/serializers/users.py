@@ -116,8 +116,9 @@ class UserSerializer(serializers.Serializer):
     lastLogin = serializers.DateTimeField(source="last_login", read_only=True)  # noqa: N815
     lastUpdated = serializers.SerializerMethodField()  # noqa: N815
     passwordChanged = serializers.SerializerMethodField()  # noqa: N815
-    profile = ProfileSerializer()
-    credentials = CredentialsSerializer(required=False)
+    # source="*": the profile's attributes are the user's own fields (validated data comes out flat).
+    profile = ProfileSerializer(source="*")
+    credentials = CredentialsSerializer(source="*", required=False)
 
     def get_id(self, user: AbstractBaseUser) -> str:
         return subjects.public_id(user)
@@ -143,18 +144,16 @@ class UserSerializer(serializers.Serializer):
     # -- writes: the admin's form and the model decide --------------------------------------------
 
     def create(self, validated: dict[str, Any]) -> AbstractBaseUser:
-        return create_user(
-            validated["profile"],
-            ((validated.get("credentials") or {}).get("password") or {}).get("value"),
-            active=self.context.get("activate", True),
-        )
+        profile = {field: validated[field] for field in PROFILE_FIELDS.values() if field in validated}
+        password = (validated.get("password") or {}).get("value")
+        return create_user(profile, password, active=self.context.get("activate", True))
 
     def update(self, user: AbstractBaseUser, validated: dict[str, Any]) -> AbstractBaseUser:
-        if validated.get("credentials"):
+        if "password" in validated:
             raise serializers.ValidationError(
                 {PASSWORD_FIELD: ["Passwords are set at creation or by the user (password recovery)."]}
             )
-        changes = validated.get("profile", {})
+        changes = {field: validated[field] for field in PROFILE_FIELDS.values() if field in validated}
         if not self.partial:  # PUT: attributes left out are cleared (the login cannot be)
             changes = {field: "" for field in PROFILE_FIELDS.values()} | changes
         return update_profile(user, changes)

@@ -45,6 +45,7 @@ from ..serializers.users import (
     ACTIVE,
     DEPROVISIONED,
     LOCKED_OUT,
+    PROFILE_FIELDS,
     STATUSES,
     GrantSerializer,
     SessionSerializer,
@@ -200,7 +201,11 @@ class UserViewSet(
 
     def perform_update(self, serializer: UserSerializer) -> None:
         user = serializer.save()
-        self.record(UPDATE, user, detail={"fields": sorted(serializer.validated_data.get("profile", {}))})
+        self.record(
+            UPDATE,
+            user,
+            detail={"fields": sorted(k for k, f in PROFILE_FIELDS.items() if f in serializer.validated_data)},
+        )
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = self.get_object()
