@@ -71,6 +71,7 @@ class GroupViewSet(
     scope_family = "groups"
     queryset = Group.objects.all()
     serializer_class = GroupSerializer
+    lookup_url_kwarg = "id"  # {id} in paths and in the schema (Okta's)
     q_fields = ("name",)
     search_fields = {"id": "pk", "profile.name": "name"}
 
@@ -91,7 +92,7 @@ class GroupViewSet(
 
     @extend_schema(summary="List a group's members", parameters=[GROUP_ID], responses=UserSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="users", pagination_class=SubjectCursorPagination)
-    def members(self, request: Request, pk: str) -> Response:
+    def members(self, request: Request, id: str) -> Response:
         group = self.get_object()
         ensure_profiles()
         page = self.paginate_queryset(User.objects.filter(groups=group).select_related("oidc_profile"))
@@ -102,7 +103,7 @@ class GroupViewSet(
         methods=["DELETE"], summary="Remove a user from a group", parameters=[GROUP_ID, USER_ID], request=None
     )
     @action(detail=True, methods=["put", "delete"], url_path=r"users/(?P<user_id>[^/]+)")
-    def member(self, request: Request, pk: str, user_id: str) -> Response:
+    def member(self, request: Request, id: str, user_id: str) -> Response:
         group = self.get_object()
         user = find_user(user_id)
         is_member = user.groups.filter(pk=group.pk).exists()

@@ -169,6 +169,7 @@ class UserViewSet(
     queryset = User.objects.select_related("oidc_profile")
     serializer_class = UserSerializer
     pagination_class = SubjectCursorPagination
+    lookup_url_kwarg = "id"  # {id} in paths and in the schema (Okta's)
     lookup_value_regex = "[^/]+"
     q_fields = (User.USERNAME_FIELD, "email", "first_name", "last_name")
     search_fields = {
@@ -181,7 +182,7 @@ class UserViewSet(
     }
 
     def get_object(self) -> AbstractBaseUser:
-        user = find_user(self.kwargs["pk"])
+        user = find_user(self.kwargs["id"])
         self.check_object_permissions(self.request, user)
         if self.request.method not in SAFE_METHODS:
             concurrency.check_if_match(self.request, concurrency.etag(self.represent(user)))
@@ -235,7 +236,7 @@ class UserViewSet(
 
     @extend_schema(summary="Activate a user", request=None, responses=UserSerializer, parameters=[USER_ID])
     @action(detail=True, methods=["post"], url_path="lifecycle/activate")
-    def activate(self, request: Request, pk: str) -> Response:
+    def activate(self, request: Request, id: str) -> Response:
         user = self.get_object()
         if not user.is_active:
             User.objects.filter(pk=user.pk).update(is_active=True)
@@ -250,7 +251,7 @@ class UserViewSet(
         parameters=[USER_ID],
     )
     @action(detail=True, methods=["post"], url_path="lifecycle/deactivate")
-    def deactivate(self, request: Request, pk: str) -> Response:
+    def deactivate(self, request: Request, id: str) -> Response:
         user = self.get_object()
         if user.is_active:
             self._deactivate(user)
@@ -258,7 +259,7 @@ class UserViewSet(
 
     @extend_schema(summary="Unlock a user's sign-in", request=None, responses=UserSerializer, parameters=[USER_ID])
     @action(detail=True, methods=["post"], url_path="lifecycle/unlock")
-    def unlock(self, request: Request, pk: str) -> Response:
+    def unlock(self, request: Request, id: str) -> Response:
         user = self.get_object()
         if user_admin.unlock_users(request, [user]):  # the admin's "Unlock sign-in" (and its sign-in log line)
             self.record(UNLOCK, user)
@@ -272,7 +273,7 @@ class UserViewSet(
         parameters=[USER_ID],
     )
     @action(detail=True, methods=["post"], url_path="lifecycle/reset_factors")
-    def reset_factors(self, request: Request, pk: str) -> Response:
+    def reset_factors(self, request: Request, id: str) -> Response:
         user = self.get_object()
         count = user_admin.reset_factors(request, user)  # the admin's "Reset factors"
         self.record(RESET_FACTORS, user, detail={"factors": count})
@@ -299,7 +300,7 @@ class UserViewSet(
         responses={204: None},
     )
     @action(detail=True, methods=["get", "delete"], url_path="sessions", pagination_class=None)
-    def sessions(self, request: Request, pk: str) -> Response:
+    def sessions(self, request: Request, id: str) -> Response:
         user = self.get_object()
         records = sessions.live_sessions(user)
         if request.method == "GET":
@@ -314,9 +315,15 @@ class UserViewSet(
             )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(summary="End one session of a user", parameters=[USER_ID, SID], request=None, responses={204: None})
+    @extend_schema(
+        operation_id="users_session_end",
+        summary="End one session of a user",
+        parameters=[USER_ID, SID],
+        request=None,
+        responses={204: None},
+    )
     @action(detail=True, methods=["delete"], url_path=r"sessions/(?P<sid>[0-9a-fA-F-]{36})")
-    def end_session(self, request: Request, pk: str, sid: str) -> Response:
+    def end_session(self, request: Request, id: str, sid: str) -> Response:
         user = self.get_object()
         self._end(user, [get_object_or_404(BrowserSession, user=user, sid=sid)])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -347,7 +354,7 @@ class UserViewSet(
         responses={204: None},
     )
     @action(detail=True, methods=["get", "delete"], url_path="grants", pagination_class=None)
-    def grants(self, request: Request, pk: str) -> Response:
+    def grants(self, request: Request, id: str) -> Response:
         user = self.get_object()
         consents = self._consents(user).order_by("-updated")
         if client_id := request.query_params.get("clientId"):
@@ -358,10 +365,14 @@ class UserViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        summary="Withdraw one grant (consent)", parameters=[USER_ID, GRANT_ID], request=None, responses={204: None}
+        operation_id="users_grant_withdraw",
+        summary="Withdraw one grant (consent)",
+        parameters=[USER_ID, GRANT_ID],
+        request=None,
+        responses={204: None},
     )
     @action(detail=True, methods=["delete"], url_path=r"grants/(?P<grant_id>[0-9]+)")
-    def withdraw_grant(self, request: Request, pk: str, grant_id: str) -> Response:
+    def withdraw_grant(self, request: Request, id: str, grant_id: str) -> Response:
         user = self.get_object()
         self._withdraw(user, [get_object_or_404(self._consents(user), pk=grant_id)])
         return Response(status=status.HTTP_204_NO_CONTENT)
