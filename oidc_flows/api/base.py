@@ -139,7 +139,7 @@ class ManagementViewSet(viewsets.GenericViewSet):
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
-        single = self.action in ("retrieve", "update", "partial_update", "create")
+        single = self.action in ("retrieve", "update", "partial_update")
         if single and isinstance(response.data, dict) and 200 <= response.status_code < 300:
             tag = concurrency.etag(response.data)
             response["ETag"] = tag

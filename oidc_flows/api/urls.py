@@ -8,11 +8,12 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .schema import DocsView, SchemaView
-from .views import groups, users
+from .views import apps, groups, users
 
 
 router = SimpleRouter(trailing_slash=False)
 # -- one line per family: <family>.routes(router) ------------------------------------------------------
+apps.routes(router)
 users.routes(router)
 groups.routes(router)
 
