@@ -89,7 +89,7 @@ def user_admin_add_form() -> type:
 # -- users -----------------------------------------------------------------------------------------
 
 
-class ProfileSerializer(serializers.Serializer):
+class UserProfileSerializer(serializers.Serializer):
     """Okta's base profile. Lengths, formats and uniqueness are the user model's to check."""
 
     login = serializers.CharField(source=User.USERNAME_FIELD, help_text="The username the user signs in with.")
@@ -98,12 +98,12 @@ class ProfileSerializer(serializers.Serializer):
     lastName = serializers.CharField(source="last_name", required=False, allow_blank=True)  # noqa: N815
 
 
-class PasswordValueSerializer(serializers.Serializer):
+class UserPasswordSerializer(serializers.Serializer):
     value = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
 
 
-class CredentialsSerializer(serializers.Serializer):
-    password = PasswordValueSerializer(required=False, help_text="Write only; reads show {} when one is set.")
+class UserCredentialsSerializer(serializers.Serializer):
+    password = UserPasswordSerializer(required=False, help_text="Write only; reads show {} when one is set.")
 
 
 class UserSerializer(serializers.Serializer):
@@ -117,8 +117,8 @@ class UserSerializer(serializers.Serializer):
     lastUpdated = serializers.SerializerMethodField()  # noqa: N815
     passwordChanged = serializers.SerializerMethodField()  # noqa: N815
     # source="*": the profile's attributes are the user's own fields (validated data comes out flat).
-    profile = ProfileSerializer(source="*")
-    credentials = CredentialsSerializer(source="*", required=False)
+    profile = UserProfileSerializer(source="*")
+    credentials = UserCredentialsSerializer(source="*", required=False)
 
     def get_id(self, user: AbstractBaseUser) -> str:
         return subjects.public_id(user)
@@ -208,7 +208,7 @@ def update_profile(user: AbstractBaseUser, changes: dict[str, str]) -> AbstractB
 # -- sessions and grants -------------------------------------------------------------------------------
 
 
-class SessionApplicationSerializer(serializers.Serializer):
+class UserSessionApplicationSerializer(serializers.Serializer):
     clientId = serializers.CharField(source="application.client_id")  # noqa: N815
     name = serializers.CharField(source="application.name")
     authorizationServerId = serializers.CharField(source="server.server_id")  # noqa: N815
@@ -216,7 +216,7 @@ class SessionApplicationSerializer(serializers.Serializer):
     lastSeen = serializers.DateTimeField(source="last_seen")  # noqa: N815
 
 
-class SessionSerializer(serializers.Serializer):
+class UserSessionSerializer(serializers.Serializer):
     """One signed-in browser (the IdP session): its ``id`` is the ``sid`` of the ID tokens issued in it."""
 
     id = serializers.UUIDField(source="sid")
@@ -227,7 +227,7 @@ class SessionSerializer(serializers.Serializer):
     lastSeenAt = serializers.DateTimeField(source="last_seen")  # noqa: N815
     expiresAt = serializers.DateTimeField(source="expires")  # noqa: N815
     userAgent = serializers.CharField(source="user_agent")  # noqa: N815
-    applications = SessionApplicationSerializer(many=True)
+    applications = UserSessionApplicationSerializer(many=True)
 
     def get_userId(self, record: BrowserSession) -> str:  # noqa: N802
         return subjects.public_id(record.user)
@@ -236,7 +236,7 @@ class SessionSerializer(serializers.Serializer):
         return ACTIVE
 
 
-class GrantSerializer(serializers.Serializer):
+class UserGrantSerializer(serializers.Serializer):
     """A consent: the scopes the user allowed one application through one server. Okta has one grant per
     scope; here one grant holds them all, as the consent page asks for them together."""
 

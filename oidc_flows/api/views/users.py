@@ -47,9 +47,9 @@ from ..serializers.users import (
     LOCKED_OUT,
     PROFILE_FIELDS,
     STATUSES,
-    GrantSerializer,
-    SessionSerializer,
+    UserGrantSerializer,
     UserSerializer,
+    UserSessionSerializer,
 )
 
 
@@ -287,7 +287,10 @@ class UserViewSet(
             self.record(SESSION_END, user, detail={"sid": str(record.sid)})
 
     @extend_schema(
-        methods=["GET"], summary="List a user's sessions", responses=SessionSerializer(many=True), parameters=[USER_ID]
+        methods=["GET"],
+        summary="List a user's sessions",
+        responses=UserSessionSerializer(many=True),
+        parameters=[USER_ID],
     )
     @extend_schema(
         methods=["DELETE"],
@@ -304,7 +307,7 @@ class UserViewSet(
         user = self.get_object()
         records = sessions.live_sessions(user)
         if request.method == "GET":
-            return Response(SessionSerializer(records, many=True).data)
+            return Response(UserSessionSerializer(records, many=True).data)
         self._end(user, list(BrowserSession.objects.filter(user=user)))
         if request.query_params.get("oauthTokens", "").lower() == "true":
             revoked = actions.revoke_user_tokens([user])
@@ -344,7 +347,7 @@ class UserViewSet(
         methods=["GET"],
         summary="List a user's grants (consents)",
         parameters=[USER_ID, OpenApiParameter("clientId", OpenApiTypes.STR, description="Only this application's.")],
-        responses=GrantSerializer(many=True),
+        responses=UserGrantSerializer(many=True),
     )
     @extend_schema(
         methods=["DELETE"],
@@ -360,7 +363,7 @@ class UserViewSet(
         if client_id := request.query_params.get("clientId"):
             consents = consents.filter(application__client_id=client_id)
         if request.method == "GET":
-            return Response(GrantSerializer(consents, many=True).data)
+            return Response(UserGrantSerializer(consents, many=True).data)
         self._withdraw(user, list(consents))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
