@@ -55,17 +55,16 @@ from ..serializers.users import (
 
 User = get_user_model()
 
-# Okta's System Log event types of this module's writes.
+# Okta's System Log event types of this module's writes, named as the admin's same changes are (unlock and
+# reset_factors are written by the admin's functions themselves: events.UNLOCK, events.FACTOR_RESET).
 CREATE = "user.lifecycle.create"
 UPDATE = "user.account.update_profile"
 ACTIVATE = "user.lifecycle.activate"
 DEACTIVATE = "user.lifecycle.deactivate"
 DELETE = "user.lifecycle.delete.completed"
-UNLOCK = "user.account.unlock"
-RESET_FACTORS = "user.mfa.factor.reset_all"
-SESSION_END = "user.session.end"
+SESSION_END = "user.session.clear"  # Okta: an administrator clears a user's session
 CONSENT_REVOKE = "app.oauth2.as.consent.revoke"
-TOKENS_REVOKE = "app.oauth2.as.token.revoke"
+TOKENS_REVOKE = "user.authentication.token.revoke"
 
 
 def _status_q(value: str) -> Q:
@@ -261,8 +260,7 @@ class UserViewSet(
     @action(detail=True, methods=["post"], url_path="lifecycle/unlock")
     def unlock(self, request: Request, id: str) -> Response:
         user = self.get_object()
-        if user_admin.unlock_users(request, [user]):  # the admin's "Unlock sign-in" (and its sign-in log line)
-            self.record(UNLOCK, user)
+        user_admin.unlock_users(request, [user])  # the admin's "Unlock sign-in", which logs user.account.unlock
         return self._user_response(user)
 
     @extend_schema(
@@ -275,8 +273,7 @@ class UserViewSet(
     @action(detail=True, methods=["post"], url_path="lifecycle/reset_factors")
     def reset_factors(self, request: Request, id: str) -> Response:
         user = self.get_object()
-        count = user_admin.reset_factors(request, user)  # the admin's "Reset factors"
-        self.record(RESET_FACTORS, user, detail={"factors": count})
+        user_admin.reset_factors(request, user)  # the admin's "Reset factors", which logs user.mfa.factor.reset_all
         return self._user_response(user)
 
     # -- sessions ------------------------------------------------------------------------------------
