@@ -251,3 +251,27 @@ def test_delete_deactivates_first_then_deletes(django_api):
     assert api.get(url).json()["status"] == "DEPROVISIONED"
     assert api.delete(url).status_code == 204
     assert api.get(url).status_code == 404
+
+
+def test_each_write_is_in_the_system_log_with_the_application_as_actor(django_api):
+    pytest.importorskip("oidc_flows.systemlog")  # merged with the system log
+    api = django_api(MANAGE, "oidc_flows.groups.manage")
+    carol = api.post("/api/v1/users", {"profile": CAROL}).json()
+    api.patch(f"/api/v1/users/{carol['id']}", {"profile": {"lastName": "Marvel"}})
+    group = api.post("/api/v1/groups", {"profile": {"name": "Engineering"}}).json()
+    api.put(f"/api/v1/groups/{group['id']}/users/{carol['id']}")
+    lockout.record_failure(User.objects.get(username="carol"))
+    api.post(f"/api/v1/users/{carol['id']}/lifecycle/unlock")
+    api.post(f"/api/v1/users/{carol['id']}/lifecycle/reset_factors")
+    api.post(f"/api/v1/users/{carol['id']}/lifecycle/deactivate")
+
+    logged = AuthEvent.objects.exclude(event_type__startswith="app.oauth2.as.token").order_by("pk")
+    assert [(e.event_type, e.actor_id, e.target_alternate_id) for e in logged] == [
+        ("user.lifecycle.create", api.application.client_id, "carol"),
+        ("user.account.update_profile", api.application.client_id, "carol"),
+        ("group.lifecycle.create", api.application.client_id, "Engineering"),
+        ("group.user_membership.add", api.application.client_id, "Engineering"),
+        ("user.account.unlock", api.application.client_id, "carol"),
+        ("user.mfa.factor.reset_all", api.application.client_id, "carol"),
+        ("user.lifecycle.deactivate", api.application.client_id, "carol"),
+    ]
