@@ -129,6 +129,8 @@ def _body(exc: exceptions.APIException, status_code: int) -> dict[str, Any]:
         body |= {"error": exc.error, "error_description": str(exc.detail)}
         if status_code == 400:
             body |= {"errorCode": "E0000003", "errorLink": "E0000003", "errorSummary": str(exc.detail)}
+    elif isinstance(exc, exceptions.NotAuthenticated):
+        body["errorSummary"] = str(exc.detail)  # RFC 6750 §3.1: no token, no error code
     elif status_code == 401:
         body |= {"error": "invalid_token", "error_description": str(exc.detail)}
     elif status_code == 403:

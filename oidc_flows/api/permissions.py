@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model
+from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
@@ -51,7 +52,8 @@ class HasManagementScope(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         token = request.auth
         if not isinstance(token, ManagementToken):
-            raise BearerChallenge(401, "", "An access token of the org authorization server is required.")
+            # RFC 6750 §3.1: no token, no error code; DRF adds the bare challenge (authenticate_header).
+            raise exceptions.NotAuthenticated("An access token of the org authorization server is required.")
         manage = request.method not in SAFE_METHODS or getattr(view, "always_manage", False)
         family = view.scope_family
         allowing = policy.management_scopes_allowing(family, manage=manage)

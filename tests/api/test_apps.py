@@ -74,8 +74,8 @@ def app_row(db) -> Application:
 def test_no_token_is_401_with_a_bearer_challenge(client, app_row):
     response = client.get("/api/v1/apps")
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"].startswith("Bearer realm=")
-    assert response.json()["errorCode"] == "E0000011"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="oidc_flows"'  # RFC 6750 §3.1: no error code
+    assert response.json()["errorCode"] == "E0000011" and "error" not in response.json()
 
 
 def test_an_unknown_or_custom_server_token_is_401_invalid_token(client, db):

@@ -32,8 +32,6 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from ... import registration
-from ...admin.actions import revoke_client_tokens, rotate_client_secret
-from ...admin.forms import ApplicationForm
 from ...models import Application
 from ..base import ManagementViewSet
 from ..serializers.apps import (
@@ -75,8 +73,10 @@ def _errors(form_errors: dict[str, list[str]]) -> exceptions.ValidationError:
     )
 
 
-def validated_form(app: Application, data: dict[str, Any]) -> ApplicationForm:
+def validated_form(app: Application, data: dict[str, Any]) -> Any:
     """The admin's application form over ``data``, validated; raise a 400 with its messages."""
+    from ...admin.forms import ApplicationForm  # lazily: importing oidc_flows.admin needs django.contrib.admin
+
     form_class = modelform_factory(Application, form=ApplicationForm, fields=API_FORM_FIELDS)
     form = form_class(data=data, instance=app)
     if not form.is_valid():
@@ -252,6 +252,8 @@ class AppViewSet(
             raise exceptions.ValidationError(
                 {"credentials.oauthClient": ["A public client has no secret: it proves itself with PKCE."]}
             )
+        from ...admin.actions import rotate_client_secret
+
         secret = rotate_client_secret(app)  # the admin's action: hashed (and sealed for client_secret_jwt)
         self.record("application.lifecycle.update", app, detail={"credentials": "client secret rotated"})
         return Response({"client_id": app.client_id, "client_secret": secret}, headers=NO_STORE)
@@ -265,6 +267,8 @@ class AppViewSet(
     @action(detail=True, methods=["post"], url_path="tokens/revoke")
     def revoke_tokens(self, request: Request, client_id: str) -> Response:
         app = self.get_object()
+        from ...admin.actions import revoke_client_tokens
+
         revoked = revoke_client_tokens(Application.objects.filter(pk=app.pk))  # the admin's action
         counts = {"access_tokens": revoked.access_tokens, "refresh_tokens": revoked.refresh_tokens}
         self.record("app.oauth2.token.revoke", app, detail=counts)
