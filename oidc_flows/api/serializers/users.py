@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -80,8 +79,14 @@ def api_errors(exc: DjangoValidationError | dict[str, Any], names: dict[str, str
 
 def user_admin_add_form() -> type:
     """The "Add user" form of whatever admin is registered for the user model (Django's by default)."""
-    model_admin = admin.site.get_model_admin(User) if admin.site.is_registered(User) else None
+    from django.apps import apps
     from django.contrib.auth.forms import AdminUserCreationForm
+
+    if not apps.is_installed("django.contrib.admin"):
+        return AdminUserCreationForm
+    from django.contrib import admin  # only where the admin is installed
+
+    model_admin = admin.site.get_model_admin(User) if admin.site.is_registered(User) else None
 
     return getattr(model_admin, "add_form", AdminUserCreationForm)
 

@@ -34,8 +34,6 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from ... import sessions
-from ...admin import actions
-from ...admin import users as user_admin
 from ...models import BrowserSession, Consent, UserProfile
 from ...views.account import withdraw_consent
 from .. import concurrency
@@ -116,9 +114,26 @@ def find_user(key: str) -> AbstractBaseUser:
     return found
 
 
-def deactivate_user(user: AbstractBaseUser) -> tuple[int, actions.Revoked]:
+# The admin's functions are imported on first use: importing oidc_flows.admin needs django.contrib.admin,
+# which a site serving the API need not install.
+
+
+def admin_actions() -> Any:
+    from ...admin import actions
+
+    return actions
+
+
+def user_admin() -> Any:
+    from ...admin import users
+
+    return users
+
+
+def deactivate_user(user: AbstractBaseUser) -> tuple[int, Any]:
     """Okta's deactivate: the user can no longer sign in, every browser is signed out (back-channel logouts
-    are owed) and every token issued for the user is revoked. Returns (sessions ended, tokens revoked)."""
+    are owed) and every token issued for the user is revoked. Returns (sessions ended, ``Revoked`` counts)."""
+    actions = admin_actions()
     User.objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
     ended = actions.end_sessions(BrowserSession.objects.filter(user=user))
@@ -260,7 +275,7 @@ class UserViewSet(
     @action(detail=True, methods=["post"], url_path="lifecycle/unlock")
     def unlock(self, request: Request, id: str) -> Response:
         user = self.get_object()
-        user_admin.unlock_users(request, [user])  # the admin's "Unlock sign-in", which logs user.account.unlock
+        user_admin().unlock_users(request, [user])  # the admin's "Unlock sign-in"; it logs user.account.unlock
         return self._user_response(user)
 
     @extend_schema(
@@ -273,7 +288,7 @@ class UserViewSet(
     @action(detail=True, methods=["post"], url_path="lifecycle/reset_factors")
     def reset_factors(self, request: Request, id: str) -> Response:
         user = self.get_object()
-        user_admin.reset_factors(request, user)  # the admin's "Reset factors", which logs user.mfa.factor.reset_all
+        user_admin().reset_factors(request, user)  # the admin's "Reset factors"; it logs user.mfa.factor.reset_all
         return self._user_response(user)
 
     # -- sessions ------------------------------------------------------------------------------------
@@ -307,7 +322,7 @@ class UserViewSet(
             return Response(UserSessionSerializer(records, many=True).data)
         self._end(user, list(BrowserSession.objects.filter(user=user)))
         if request.query_params.get("oauthTokens", "").lower() == "true":
-            revoked = actions.revoke_user_tokens([user])
+            revoked = admin_actions().revoke_user_tokens([user])
             self.record(
                 TOKENS_REVOKE,
                 user,
