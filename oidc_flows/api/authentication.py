@@ -65,6 +65,20 @@ class ServicePrincipal:
     def has_perm(self, perm: str, obj: object = None) -> bool:
         return False
 
+    # Code that takes ``request.user`` as the actor (the admin's unlock and factor reset, which the users API
+    # reuses) names it as its application: the system log recognises an application by these attributes.
+    @property
+    def client_id(self) -> str:
+        return self.application.client_id
+
+    @property
+    def authorization_grant_type(self) -> str:
+        return self.application.authorization_grant_type
+
+    @property
+    def name(self) -> str:
+        return self.application.name
+
 
 def lookup(raw: str) -> ManagementToken | None:
     """The active org server access token whose value is ``raw``, or None (unknown, expired, revoked...)."""

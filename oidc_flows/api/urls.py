@@ -8,13 +8,15 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .schema import DocsView, SchemaView
-from .views import apps, logs, servers
+from .views import apps, groups, logs, servers, users
 
 
 router = SimpleRouter(trailing_slash=False)
 # -- one line per family: <family>.routes(router) ------------------------------------------------------
 apps.routes(router)
 servers.routes(router)
+users.routes(router)
+groups.routes(router)
 logs.routes(router)
 
 urlpatterns = [
