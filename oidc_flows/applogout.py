@@ -256,7 +256,7 @@ class _Worker:
             if self.pid != os.getpid():  # forked: the parent's thread does not exist here
                 self.thread, self.pid, self.resident = None, os.getpid(), False
             self.resident = self.resident or resident
-            if self.thread is None:
+            if self.thread is None or not self.thread.is_alive():  # never rely on a thread that died
                 self.thread = threading.Thread(target=self.run, name="oidc-logout-delivery", daemon=True)
                 self.thread.start()
             self.event.set()
@@ -271,11 +271,14 @@ class _Worker:
             except Exception as exc:  # the database away, say: the rows wait, try again after a sweep interval
                 level = logging.WARNING if isinstance(exc, DatabaseError) else logging.ERROR
                 logger.log(level, "logout deliveries: sweep failed", exc_info=True)
-                soonest = timezone.now() + timedelta(seconds=flows_settings().LOGOUT_SWEEP_SECONDS)
+                soonest = timezone.now() + timedelta(seconds=_sweep_seconds())
             finally:
-                close_old_connections()
-                connections.close_all()
-            sweep = flows_settings().LOGOUT_SWEEP_SECONDS
+                try:
+                    close_old_connections()
+                    connections.close_all()
+                except Exception:  # a connection this thread may not close (tests share one): keep running
+                    logger.debug("logout deliveries: closing connections failed", exc_info=True)
+            sweep = _sweep_seconds()
             if soonest is None and not self.resident:
                 with self.lock:
                     if not self.event.is_set():
@@ -284,6 +287,13 @@ class _Worker:
                 continue
             wait = sweep if soonest is None else (soonest - timezone.now()).total_seconds()
             self.event.wait(min(max(wait, 0.05), sweep))
+
+
+def _sweep_seconds() -> float:
+    try:
+        return flows_settings().LOGOUT_SWEEP_SECONDS
+    except Exception:  # settings being changed under the thread (tests) must not kill the worker
+        return 15.0
 
 
 _worker = _Worker()

@@ -8,6 +8,7 @@ is tests/flows/test_backchannel_logout.py.
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 from io import StringIO
 from types import SimpleNamespace
@@ -248,3 +249,15 @@ def test_the_command_sends_what_is_due(monkeypatch, mail, server):
     call_command("oidc_deliver_logouts", stdout=out)
     assert "delivered: 1" in out.getvalue()
     assert LogoutDelivery.objects.get().status == "delivered"
+
+
+def test_a_delivery_worker_that_died_is_replaced(transactional_db):
+    """A worker thread killed by anything (settings changed under it, say) must not silence every later logout."""
+    dead = threading.Thread(target=lambda: None)
+    dead.start()
+    dead.join()
+    applogout._worker.thread = dead
+
+    applogout.wake()
+
+    assert applogout._worker.thread is not dead
