@@ -172,6 +172,8 @@ def actor_of(actor: Any) -> Party:
         return ("SystemPrincipal", "system", actor[:255], actor[:255])
     if isinstance(actor, tuple):
         return _party(actor)
+    if hasattr(getattr(actor, "application", None), "client_id") and not isinstance(actor, AbstractBaseUser):
+        return _application_party(actor.application)  # the management API's ServicePrincipal: its application
     if hasattr(actor, "client_id") and hasattr(actor, "authorization_grant_type"):
         return _application_party(actor)
     if isinstance(actor, AbstractBaseUser):
