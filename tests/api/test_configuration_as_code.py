@@ -2,7 +2,8 @@
 oidc_flows.apps.manage and oidc_flows.servers.manage runs the README's "Configuration as code" script
 (docs/examples/configure.py): it creates a web application, a new server with a scope, a claim and an
 access policy rule, and rotates that server's key. A real client then signs in against the new server
-and gets exactly the configured claims, signed by the new key (verified with joserfc)."""
+and gets exactly the configured claims, signed by the new key (verified with joserfc); the system log
+shows every step with the service application as its actor."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from typing import Any
 
 import requests
 
-from oidc_flows.api import _log
 from oidc_flows.models import Application, AuthorizationServer
 from oidc_flows.models.claims import RESERVED_CLAIMS
 from tests.api.conftest import grant_service_app
@@ -65,22 +65,23 @@ def test_the_readme_shows_the_script_the_test_runs():
     assert f"```python\n{SCRIPT.read_text()}```" in readme
 
 
-def test_a_service_configures_a_server_and_a_user_signs_in_with_the_configured_claims(base_url, monkeypatch):
-    automation, secret = grant_service_app("oidc_flows.apps.manage", "oidc_flows.servers.manage")
+def test_a_service_configures_a_server_and_a_user_signs_in_with_the_configured_claims(base_url):
+    scopes = ("oidc_flows.apps.manage", "oidc_flows.servers.manage", "oidc_flows.logs.read")
+    automation, secret = grant_service_app(*scopes)
     make_user(username="bob", attributes={"department": "Finance"})
-    recorded = []  # what the API hands the system log: (event type, actor), then recorded as usual
-
-    def spy(event_type: str, **kwargs: Any) -> None:
-        recorded.append((event_type, kwargs["actor"]))
-        real(event_type, **kwargs)
-
-    real = _log.record
-    monkeypatch.setattr(_log, "record", spy)
 
     result = load_script().configure(base_url, automation.client_id, secret, RP_REDIRECT)
 
-    assert [event for event, _ in recorded] == list(EXPECTED_EVENTS)
-    assert {actor.pk for _, actor in recorded} == {automation.pk}  # each step by the service application
+    # The system log (GET /api/v1/logs) shows each step, in order, with the service application as actor.
+    org = AuthorizationServer.objects.get(is_org=True)
+    token = requests.post(
+        org.endpoint_url("token"),
+        data={"grant_type": "client_credentials", "scope": "oidc_flows.logs.read"},
+        auth=(automation.client_id, secret),
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
+    assert logged_steps(base_url, token.json()["access_token"], automation.client_id) == list(EXPECTED_EVENTS)
 
     server = AuthorizationServer.objects.get(server_id=result["server"]["id"])
     oauth_client = result["app"]["credentials"]["oauthClient"]
