@@ -1,6 +1,6 @@
 """Signal handlers of oidc_flows (imported from AppConfig.ready)."""
 
-from django.contrib.admin.models import LogEntry
+from django.apps import apps
 from django.db.models.signals import post_save
 
 from . import (
@@ -12,5 +12,9 @@ from .authn import signals as authn_signals  # noqa: F401  (a password set → U
 
 
 # Every change made in Django's admin goes to the system log too, with the administrator as its actor.
-post_save.connect(systemlog.admin_change, sender=LogEntry, dispatch_uid="oidc_flows.systemlog.admin_change")
-systemlog.install_admin_hook()
+# Only where the admin is installed: a site without django.contrib.admin cannot even import LogEntry.
+if apps.is_installed("django.contrib.admin"):
+    from django.contrib.admin.models import LogEntry
+
+    post_save.connect(systemlog.admin_change, sender=LogEntry, dispatch_uid="oidc_flows.systemlog.admin_change")
+    systemlog.install_admin_hook()
