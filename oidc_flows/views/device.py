@@ -28,7 +28,7 @@ from ..authn import machine as authn_machine
 from ..authn import policies as authn_policies
 from ..errors import ProtocolError
 from ..models import DeviceAuthorization
-from .mixins import ServerBoundMixin, json_error, no_store
+from .mixins import ServerBoundMixin, client_json_error, no_store
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -43,11 +43,7 @@ class DeviceAuthorizationView(ServerBoundMixin, View):
         try:
             answer = device.authorize(self.get_oauthlib_core(), self.server, request)
         except ProtocolError as exc:
-            response = json_error(exc)
-            if exc.spec.status == 401:
-                # RFC 6749 §5.2: the scheme the client authenticates with, as /token answers.
-                response["WWW-Authenticate"] = f'Basic realm="{self.server.issuer}", charset="UTF-8"'
-            return response
+            return client_json_error(exc, self.server)
         return no_store(JsonResponse(answer))
 
 

@@ -27,6 +27,15 @@ def json_error(exc: ProtocolError) -> JsonResponse:
     return no_store(JsonResponse(exc.as_dict(), status=exc.spec.status))
 
 
+def client_json_error(exc: ProtocolError, server: AuthorizationServer) -> JsonResponse:
+    """A JSON error for an endpoint that authenticates clients as /token does (/par, /device/authorize)."""
+    response = json_error(exc)
+    if exc.spec.status == 401:
+        # RFC 6749 §5.2: the scheme the client authenticates with, as /token answers.
+        response["WWW-Authenticate"] = f'Basic realm="{server.issuer}", charset="UTF-8"'
+    return response
+
+
 def error_page(request: HttpRequest, error: str, description: str, status: int = 400) -> HttpResponse:
     """The friendly page shown when redirecting back to the client would be unsafe."""
     context = {"error": error, "description": description, "status": status}

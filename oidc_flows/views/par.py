@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from .. import par
 from ..errors import ProtocolError
 from . import cors
-from .mixins import ServerBoundMixin, json_error, no_store
+from .mixins import ServerBoundMixin, client_json_error, no_store
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -28,11 +28,7 @@ class PushedAuthorizationRequestView(ServerBoundMixin, View):
         try:
             pushed = par.accept(self.get_oauthlib_core(), self.server, request)
         except ProtocolError as exc:
-            response = json_error(exc)
-            if exc.spec.status == 401:
-                # RFC 6749 §5.2: the scheme the client authenticates with, as /token answers.
-                response["WWW-Authenticate"] = f'Basic realm="{self.server.issuer}", charset="UTF-8"'
-            return response
+            return client_json_error(exc, self.server)
         return no_store(JsonResponse(pushed.as_dict(), status=201))
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
